@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever the dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	$(BIN)/pb db upgrade
+	$(BIN)/pb demo --if-empty
+	@echo "pb is serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/pb serve --host $(HOST) --port $(PORT)
+
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check pb tests benchmarks alembic
+	$(BIN)/ruff format --check pb tests benchmarks alembic
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy pb
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the translation catalogs after changing user-facing strings.
+messages: $(VENV)/.installed-test
+	$(BIN)/pybabel extract -F pb/babel.cfg -o var/messages.pot --no-location --sort-output pb templates
+	$(BIN)/pybabel update -i var/messages.pot -d pb/translations --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Settings read from ``PB_*`` environment variables, with safe defaults for a local run."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pb.errors import ConfigError
+
+SUPPORTED_LOCALES = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to start. Build with :func:`load_settings` or directly in tests."""
+
+    database_url: str
+    secret_key: str
+    var_dir: Path
+    default_locale: str = "en"
+    locales: tuple[str, ...] = SUPPORTED_LOCALES
+    session_idle_minutes: int = 120
+    session_max_hours: int = 12
+    # Passwords: argon2id at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+    argon2_parallelism: int = 1
+    hashing_concurrency: int = 2
+    # Login throttling: (window in seconds, most failures allowed in it).
+    account_failure_limits: tuple[tuple[int, int], ...] = ((900, 10), (3600, 30))
+    client_failure_limits: tuple[tuple[int, int], ...] = ((900, 50),)
+    trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
+    debug: bool = False
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
+    given = env.get("PB_SECRET_KEY", "")
+    if given:
+        if len(given) < 32:
+            raise ConfigError("PB_SECRET_KEY must be at least 32 characters long")
+        return given
+    # First local run: generate a key into var/ (never committed) and reuse it after.
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("PB_VAR_DIR", "var")).resolve()
+    database_url = env.get("PB_DATABASE_URL") or f"sqlite:///{var_dir / 'pb.sqlite3'}"
+    if database_url.startswith("sqlite:///"):
+        var_dir.mkdir(parents=True, exist_ok=True)
+    locale = env.get("PB_DEFAULT_LOCALE", "en")
+    if locale not in SUPPORTED_LOCALES:
+        raise ConfigError(
+            f"PB_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}, got {locale!r}"
+        )
+    hosts = tuple(h.strip() for h in env.get("PB_TRUSTED_HOSTS", "").split(",") if h.strip())
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret_key(env, var_dir),
+        var_dir=var_dir,
+        default_locale=locale,
+        session_idle_minutes=_int(env, "PB_SESSION_IDLE_MINUTES", 120),
+        session_max_hours=_int(env, "PB_SESSION_MAX_HOURS", 12),
+        trusted_hosts=hosts,
+        debug=env.get("PB_DEBUG", "") in ("1", "true", "yes"),
+    )

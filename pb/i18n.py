@@ -1,0 +1,116 @@
+"""Translations and locale-aware formatting.
+
+Catalogs live as ``.po`` files in ``pb/translations``; they are compiled in memory when first
+needed, so there is no separate compile step to forget and no ``.mo`` file in the repository.
+The current locale is a context variable set per request by the web layer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import functools
+import io
+from decimal import Decimal
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.support import NullTranslations, Translations
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+
+_locale: contextvars.ContextVar[str] = contextvars.ContextVar("pb_locale", default="en")
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog for ``locale`` (English is the source language: no catalog)."""
+    po_path = TRANSLATIONS_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def get_locale() -> str:
+    return _locale.get()
+
+
+def set_locale(locale: str) -> contextvars.Token[str]:
+    return _locale.set(locale)
+
+
+def reset_locale(token: contextvars.Token[str]) -> None:
+    _locale.reset(token)
+
+
+def gettext(message: str, **variables: object) -> str:
+    """Translate ``message`` into the current locale, then fill ``%(name)s`` placeholders."""
+    text = translations(get_locale()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(get_locale()).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+def negotiate(accept_language: str, available: tuple[str, ...], default: str) -> str:
+    """Pick the best of ``available`` for an ``Accept-Language`` header."""
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, params = piece.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        choices.append((-quality, index, tag.strip().lower()))
+    for _, _, tag in sorted(choices):
+        base = tag.split("-")[0]
+        if base in available:
+            return base
+    return default
+
+
+def _babel_locale() -> Locale:
+    try:
+        return Locale.parse(get_locale())
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def format_money(minor_units: int, currency: str) -> str:
+    """Format integer minor units (cents) of ``currency`` for the current locale."""
+    precision = get_currency_precision(currency)
+    amount = Decimal(minor_units).scaleb(-precision)
+    return format_currency(amount, currency, locale=_babel_locale())
+
+
+def format_number(value: int | Decimal) -> str:
+    return format_decimal(value, locale=_babel_locale())
+
+
+def format_day(value: dt.date) -> str:
+    return format_date(value, format="medium", locale=_babel_locale())
+
+
+def format_moment(value: dt.datetime) -> str:
+    return format_datetime(value, format="medium", locale=_babel_locale())
+
+
+def language_name(locale: str) -> str:
+    """The name of a language in that language ("English", "français")."""
+    return Locale.parse(locale).get_display_name(locale) or locale

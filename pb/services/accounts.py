@@ -1,0 +1,257 @@
+"""Accounts: registration, login bookkeeping, server-side sessions, password changes.
+
+Sessions live in the database so that logout and a password change really revoke them: the
+cookie carries a random token (signed), and only its SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from pb import clock
+from pb.errors import ValidationError
+from pb.i18n import gettext as _
+from pb.models import LoginFailure, Role, User, UserSession
+from pb.passwords import MAX_LENGTH, MIN_LENGTH
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# Only touch last_seen_at when it is older than this, so reading a page is not a write.
+TOUCH_EVERY = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """What a request knows about its logged-in user."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    locale: str | None
+    session_id: int
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_rules(password: str, confirm: str, field: str = "password") -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if len(password) < MIN_LENGTH:
+        errors[field] = _("Use at least %(n)s characters.", n=MIN_LENGTH)
+    elif len(password) > MAX_LENGTH:
+        errors[field] = _("Use at most %(n)s characters.", n=MAX_LENGTH)
+    elif password != confirm:
+        errors[field + "_confirm"] = _("The two passwords do not match.")
+    return errors
+
+
+def check_registration(email: str, display_name: str, password: str, confirm: str) -> None:
+    """Raise :class:`ValidationError` listing every problem with a registration form."""
+    errors: dict[str, str] = {}
+    if not EMAIL_RE.match(normalize_email(email)) or len(email) > 254:
+        errors["email"] = _("Enter a valid email address.")
+    name = display_name.strip()
+    if not name:
+        errors["display_name"] = _("Enter your name.")
+    elif len(name) > 100:
+        errors["display_name"] = _("Use at most %(n)s characters.", n=100)
+    errors.update(check_password_rules(password, confirm))
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_user(
+    session: Session, email: str, display_name: str, password_hash: str, role: Role
+) -> User:
+    """Add an account. The unique email constraint settles races; we check first for a message."""
+    email = normalize_email(email)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ValidationError({"email": _("An account with this email already exists.")})
+    now = clock.now()
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        password_hash=password_hash,
+        role=role,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def password_hash_for(session: Session, email: str) -> tuple[int, str] | None:
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == normalize_email(email))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+
+def failure_keys(email: str, client: str) -> tuple[str, str]:
+    """Keys under which a failed login counts: the account (known or not) and the client."""
+    account = "a:" + hashlib.sha256(normalize_email(email).encode()).hexdigest()[:40]
+    return account, "c:" + hashlib.sha256(client.encode()).hexdigest()[:40]
+
+
+def is_throttled(
+    session: Session,
+    account_key: str,
+    client_key: str,
+    account_limits: tuple[tuple[int, int], ...],
+    client_limits: tuple[tuple[int, int], ...],
+) -> bool:
+    now = clock.now()
+    for key, limits in ((account_key, account_limits), (client_key, client_limits)):
+        for window, limit in limits:
+            count = session.scalar(
+                select(func.count())
+                .select_from(LoginFailure)
+                .where(
+                    LoginFailure.key == key, LoginFailure.at > now - dt.timedelta(seconds=window)
+                )
+            )
+            if (count or 0) >= limit:
+                return True
+    return False
+
+
+def record_failure(session: Session, account_key: str, client_key: str) -> None:
+    now = clock.now()
+    session.add_all([LoginFailure(key=account_key, at=now), LoginFailure(key=client_key, at=now)])
+    # Forget what no window can see any more.
+    session.execute(delete(LoginFailure).where(LoginFailure.at < now - dt.timedelta(days=1)))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def start_session(session: Session, user_id: int, user_agent: str = "") -> str:
+    """Open a new login session and return its secret token (to be signed into the cookie)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(
+        UserSession(
+            token_hash=token_digest(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=user_agent[:200],
+        )
+    )
+    session.flush()
+    return token
+
+
+def load_session(
+    session: Session, token: str, idle: dt.timedelta, absolute: dt.timedelta
+) -> tuple[CurrentUser, bool] | None:
+    """The user behind ``token`` if the session is live, and whether it wants a touch."""
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    user_session, user = row
+    now = clock.now()
+    if (
+        user_session.revoked_at is not None
+        or now - user_session.last_seen_at > idle
+        or now - user_session.created_at > absolute
+    ):
+        return None
+    current = CurrentUser(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role,
+        locale=user.locale,
+        session_id=user_session.id,
+    )
+    return current, now - user_session.last_seen_at > TOUCH_EVERY
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=clock.now())
+    )
+
+
+def revoke_session(session: Session, token: str) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == token_digest(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def revoke_all_sessions(session: Session, user_id: int) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def set_password_hash(session: Session, user_id: int, password_hash: str) -> None:
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, password_changed_at=clock.now())
+    )
+
+
+def change_password(session: Session, user_id: int, new_hash: str, user_agent: str) -> str:
+    """Store the new hash, revoke every session of the user, and open a fresh one."""
+    set_password_hash(session, user_id, new_hash)
+    revoke_all_sessions(session, user_id)
+    return start_session(session, user_id, user_agent)
+
+
+def set_locale(session: Session, user_id: int, locale: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def change_role(session: Session, actor_id: int, user_id: int, role: Role) -> None:
+    """Give an account another role; recorded in the audit log."""
+    from pb.services import audit
+
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValidationError({"": _("No such account.")})
+    if user.role == role:
+        return
+    audit.record(
+        session,
+        actor_id,
+        "user.role",
+        f"user:{user.id}",
+        before={"role": user.role.value},
+        after={"role": role.value},
+    )
+    user.role = role

@@ -1,0 +1,67 @@
+"""The app factory: ``create_app(settings)`` builds a complete pb web app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from pb.config import Settings
+from pb.db import Database, make_engine
+from pb.passwords import Passwords
+from pb.web import errors
+from pb.web.security import ContextMiddleware, Cookies
+from pb.web.state import AppState
+from pb.web.templating import Renderer, make_environment
+from pb.web.views import accounts, admin, pages
+
+STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
+
+
+def all_routes() -> list[BaseRoute]:
+    return [
+        *pages.routes,
+        *accounts.routes,
+        *admin.routes,
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def create_app(settings: Settings, db: Database | None = None) -> Starlette:
+    """Build the app for ``settings`` (the database may be passed in, e.g. by tests)."""
+    db = db or Database(make_engine(settings.database_url))
+    cookies = Cookies(settings)
+    middleware = [
+        Middleware(
+            ContextMiddleware,
+            settings=settings,
+            db=db,
+            cookies=cookies,
+            on_error=errors.server_error,
+        )
+    ]
+    if settings.trusted_hosts:
+        middleware.insert(
+            0, Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+        )
+    app = Starlette(
+        debug=settings.debug,
+        routes=all_routes(),
+        middleware=middleware,
+        exception_handlers={HTTPException: errors.http_exception, 500: errors.server_error},
+    )
+    app.state.settings = settings
+    app.state.cookies = cookies
+    app.state.pb = AppState(
+        settings=settings,
+        db=db,
+        passwords=Passwords(settings),
+        cookies=cookies,
+        renderer=Renderer(make_environment()),
+    )
+    return app

@@ -1,0 +1,53 @@
+"""Friendly error pages (403, 404, 405, 422, 429, 500) in the visitor's language."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from pb.i18n import gettext as _
+from pb.web.state import state
+
+log = logging.getLogger("pb.web")
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        403: (_("Not allowed"), _("You do not have permission to do this.")),
+        404: (_("Page not found"), _("There is no page at this address.")),
+        405: (_("Not allowed"), _("This page cannot be used this way.")),
+        422: (_("Something is wrong"), _("The request could not be understood.")),
+        429: (_("Too many requests"), _("Wait a few minutes and try again.")),
+        500: (_("Something went wrong"), _("An error happened on our side. Try again later.")),
+    }
+
+
+def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    messages = _messages()
+    title, text = messages.get(status, messages[500] if status >= 500 else messages[422])
+    if status == 403 and detail == "csrf":
+        text = _("Your form has expired. Go back, reload the page and try again.")
+    if getattr(request.state, "ctx", None) is None:
+        return PlainTextResponse(title, status_code=status)
+    return state(request).renderer.render(
+        request,
+        "errors/error.html",
+        {"title": title, "text": text, "status": status},
+        status_code=status,
+    )
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    response = error_page(request, exc.status_code, exc.detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500)

@@ -1,0 +1,28 @@
+"""What the app factory builds once and every view reaches through ``request.app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from pb.config import Settings
+from pb.db import Database
+from pb.passwords import Passwords
+from pb.web.security import Cookies
+from pb.web.templating import Renderer
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    db: Database
+    passwords: Passwords
+    cookies: Cookies
+    renderer: Renderer
+
+
+def state(request: Request) -> AppState:
+    value = request.app.state.pb
+    assert isinstance(value, AppState)
+    return value
