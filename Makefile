@@ -40,7 +40,7 @@ pytest: $(VENV)/.installed-test
 
 # Refresh the translation catalogs after changing user-facing strings.
 messages: $(VENV)/.installed-test
-	$(BIN)/pybabel extract -F pb/babel.cfg -o var/messages.pot --no-location --sort-output pb templates
+	$(BIN)/pybabel extract -F pb/babel.cfg -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d pb/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:

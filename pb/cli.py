@@ -76,15 +76,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pb.passwords import Passwords
     from pb.services import accounts, demo
 
-    db = _database()
-    if db.read_sync(accounts.count_users) > 0:
-        if not args.if_empty:
-            raise UsageError("the database already has accounts; pb demo loads into an empty one")
-    else:
-        passwords = Passwords(load_settings())
-        hashes = {login.email: passwords.hash_sync(login.password) for login in demo.DEMO_LOGINS}
-        db.write_sync(demo.load_demo, hashes)
-        print("demo town loaded")
+    with _database() as db:
+        if db.read_sync(accounts.count_users) > 0:
+            if not args.if_empty:
+                raise UsageError(
+                    "the database already has accounts; pb demo loads into an empty one"
+                )
+        else:
+            passwords = Passwords(load_settings())
+            hashes = {
+                login.email: passwords.hash_sync(login.password) for login in demo.DEMO_LOGINS
+            }
+            db.write_sync(demo.load_demo, hashes)
+            print("demo town loaded")
     print("demo logins (email / password / role):")
     for login in demo.DEMO_LOGINS:
         print(f"  {login.email:<20} {login.password:<20} {login.role.value}")
@@ -104,9 +108,9 @@ def cmd_user_create(args: argparse.Namespace) -> int:
         confirm = getpass.getpass("Password again: ")
     name = args.name or args.email.split("@")[0]
     accounts.check_registration(args.email, name, password, confirm)
-    db = _database()
     password_hash = Passwords(_settings()).hash_sync(password)
-    db.write_sync(accounts.create_user, args.email, name, password_hash, Role(args.role))
+    with _database() as db:
+        db.write_sync(accounts.create_user, args.email, name, password_hash, Role(args.role))
     print(f"created {args.role} account {accounts.normalize_email(args.email)}")
     return 0
 

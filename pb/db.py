@@ -89,6 +89,15 @@ class Database:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(self.read_sync, fn, *args, **kwargs)
 
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def session(self) -> Session:
         """A plain session for scripts and tests (caller frames the transaction)."""
         return self._write()
