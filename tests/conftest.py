@@ -57,7 +57,7 @@ def postgres_schema_url() -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "absent"
+    except Exception as exc:
         admin.dispose()
         unavailable(f"PostgreSQL at PB_TEST_POSTGRES_URL is not reachable: {exc}")
     url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
@@ -130,8 +130,12 @@ def csrf_from(html: str) -> str:
 
 
 def make_user(
-    db: Database, settings: Settings, email: str, password: str = "correct horse battery",
-    role: Role = Role.RESIDENT, name: str = "Test User",
+    db: Database,
+    settings: Settings,
+    email: str,
+    password: str = "correct horse battery",
+    role: Role = Role.RESIDENT,
+    name: str = "Test User",
 ) -> int:
     password_hash = Passwords(settings).hash_sync(password)
     return db.write_sync(lambda s: accounts.create_user(s, email, name, password_hash, role).id)
@@ -151,7 +155,8 @@ class AuthActions:
     def login(self, email: str, password: str = "correct horse battery") -> None:
         token = csrf_from(self.client.get("/login").text)
         response = self.client.post(
-            "/login", data={"email": email, "password": password, "csrf_token": token},
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
             follow_redirects=False,
         )
         assert response.status_code == 303, response.text
@@ -163,8 +168,9 @@ class AuthActions:
         return email
 
     def logout(self) -> None:
-        response = self.client.post("/logout", data={"csrf_token": self.csrf("/account")},
-                                    follow_redirects=False)
+        response = self.client.post(
+            "/logout", data={"csrf_token": self.csrf("/account")}, follow_redirects=False
+        )
         assert response.status_code == 303
 
 

@@ -23,8 +23,9 @@ def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
-def test_demo_loads_a_town_with_every_role(env: Settings, db: Database,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_loads_a_town_with_every_role(
+    env: Settings, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "resident@demo.pb" in out and "demo-admin-pass" in out
@@ -39,40 +40,69 @@ def test_demo_loads_a_town_with_every_role(env: Settings, db: Database,
 
 def test_user_create(env: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("a long staff password\n"))
-    assert cli.main(["user", "create", "--email", "Clerk@Town.example", "--role", "staff",
-                     "--password-stdin"]) == 0
+    assert (
+        cli.main(
+            [
+                "user",
+                "create",
+                "--email",
+                "Clerk@Town.example",
+                "--role",
+                "staff",
+                "--password-stdin",
+            ]
+        )
+        == 0
+    )
     user = db.read_sync(lambda s: s.scalars(select(User)).one())
     assert user.email == "clerk@town.example" and user.role is Role.STAFF
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["user", "create", "--email", "bad", "--role", "staff", "--password-stdin"],
-     "valid email"),
-    (["user", "create", "--email", "a@b.example", "--role", "staff", "--password-stdin"],
-     "at least 8"),
-])
-def test_user_create_mistakes(env: Settings, argv: list[str], message: str,
-                              monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["user", "create", "--email", "bad", "--role", "staff", "--password-stdin"],
+            "valid email",
+        ),
+        (
+            ["user", "create", "--email", "a@b.example", "--role", "staff", "--password-stdin"],
+            "at least 8",
+        ),
+    ],
+)
+def test_user_create_mistakes(
+    env: Settings,
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and err.count("\n") == 1
 
 
-def test_user_create_duplicate(env: Settings, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_create_duplicate(
+    env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for expected in (0, 2):
         monkeypatch.setattr(sys, "stdin", io.StringIO("a long password\n"))
-        assert cli.main(["user", "create", "--email", "a@b.example", "--role", "admin",
-                         "--password-stdin"]) == expected
+        assert (
+            cli.main(
+                ["user", "create", "--email", "a@b.example", "--role", "admin", "--password-stdin"]
+            )
+            == expected
+        )
     assert "already exists" in capsys.readouterr().err
 
 
 def test_unknown_role_and_command_exit_2() -> None:
     for argv in (["user", "create", "--email", "a@b.example", "--role", "mayor"], ["bogus"]):
-        result = subprocess.run([sys.executable, "-m", "pb.cli", *argv], capture_output=True,
-                                text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "pb.cli", *argv], capture_output=True, text=True
+        )
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
 
@@ -80,7 +110,8 @@ def test_unknown_role_and_command_exit_2() -> None:
 def test_unreachable_database_is_a_message(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PB_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     monkeypatch.setenv("PB_VAR_DIR", str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "pb.cli", "db", "upgrade"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pb.cli", "db", "upgrade"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "cannot use the database" in result.stderr and "Traceback" not in result.stderr

@@ -44,7 +44,7 @@ def test_concurrent_read_modify_write_loses_nothing(db: Database) -> None:
         try:
             for _ in range(10):
                 db.write_sync(bump)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]

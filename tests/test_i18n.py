@@ -23,9 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", "pb/babel.cfg",
-         "-o", str(pot), "--no-location", "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            "pb/babel.cfg",
+            "-o",
+            str(pot),
+            "--no-location",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
@@ -38,7 +48,8 @@ def test_catalog_translates_every_string(extracted: set[str], locale: str) -> No
         catalog = read_po(fh, locale=locale)
     translated = {
         (m.id if isinstance(m.id, str) else m.id[0])
-        for m in catalog if m.id and m.string and not m.fuzzy
+        for m in catalog
+        if m.id and m.string and not m.fuzzy
     }
     missing = sorted(extracted - translated)
     assert not missing, f"{locale}: untranslated: {missing}; run `make messages` and translate"
@@ -68,8 +79,10 @@ def test_negotiate() -> None:
 def test_money_and_numbers_follow_the_locale() -> None:
     token = i18n.set_locale("fr")
     try:
-        assert i18n.format_money(123456, "EUR").replace("\u202f", " ").replace("\xa0", " ") \
+        assert (
+            i18n.format_money(123456, "EUR").replace("\u202f", " ").replace("\xa0", " ")
             == "1 234,56 €"
+        )
         assert i18n.format_number(1234567).replace("\u202f", " ") == "1 234 567"
     finally:
         i18n.reset_locale(token)
@@ -85,8 +98,11 @@ def test_accept_language_picks_french(client: TestClient) -> None:
 
 def test_language_switch_without_account(client: TestClient) -> None:
     token = csrf_from(client.get("/").text)
-    response = client.post("/language", data={"locale": "fr", "next": "/login",
-                                              "csrf_token": token}, follow_redirects=False)
+    response = client.post(
+        "/language",
+        data={"locale": "fr", "next": "/login", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/login"
     assert "Se connecter" in client.get("/login").text
     # An unknown language changes nothing.

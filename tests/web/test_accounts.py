@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 from pb import clock
 from pb.config import Settings
 from pb.db import Database
-from pb.models import User, UserSession
+from pb.models import Role, User, UserSession
 from tests.conftest import AuthActions, csrf_from, make_user
 
 PASSWORD = "correct horse battery"
@@ -18,8 +18,14 @@ PASSWORD = "correct horse battery"
 
 def register(client: TestClient, email: str, password: str = PASSWORD, **extra: str):  # type: ignore[no-untyped-def]
     token = csrf_from(client.get("/register").text)
-    data = {"email": email, "display_name": "Rosa", "password": password,
-            "password_confirm": password, "csrf_token": token, **extra}
+    data = {
+        "email": email,
+        "display_name": "Rosa",
+        "password": password,
+        "password_confirm": password,
+        "csrf_token": token,
+        **extra,
+    }
     return client.post("/register", data=data, follow_redirects=False)
 
 
@@ -39,10 +45,16 @@ def test_register_logs_in_and_greets(client: TestClient, db: Database) -> None:
 
 def test_register_rejects_bad_input_with_messages(client: TestClient, db: Database) -> None:
     token = csrf_from(client.get("/register").text)
-    response = client.post("/register", data={
-        "email": "not-an-email", "display_name": "", "password": "short",
-        "password_confirm": "short", "csrf_token": token,
-    })
+    response = client.post(
+        "/register",
+        data={
+            "email": "not-an-email",
+            "display_name": "",
+            "password": "short",
+            "password_confirm": "short",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 422
     assert "Enter a valid email address." in response.text
     assert "Enter your name." in response.text
@@ -59,8 +71,9 @@ def test_register_mismatched_confirmation(client: TestClient, db: Database) -> N
     assert users(db) == 0
 
 
-def test_register_duplicate_email_is_refused(client: TestClient, db: Database,
-                                            settings: Settings) -> None:
+def test_register_duplicate_email_is_refused(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
     make_user(db, settings, "taken@example.org")
     response = register(client, "TAKEN@example.org")
     assert response.status_code == 422
@@ -80,10 +93,12 @@ def test_login_failure_message_does_not_reveal_accounts(
 ) -> None:
     make_user(db, settings, "known@example.org")
     token = csrf_from(client.get("/login").text)
-    wrong = client.post("/login", data={"email": "known@example.org", "password": "nope nope",
-                                        "csrf_token": token})
-    unknown = client.post("/login", data={"email": "ghost@example.org", "password": "nope nope",
-                                          "csrf_token": token})
+    wrong = client.post(
+        "/login", data={"email": "known@example.org", "password": "nope nope", "csrf_token": token}
+    )
+    unknown = client.post(
+        "/login", data={"email": "ghost@example.org", "password": "nope nope", "csrf_token": token}
+    )
     assert wrong.status_code == unknown.status_code == 422
     message = "The email or password is not correct."
     assert message in wrong.text and message in unknown.text
@@ -94,9 +109,16 @@ def test_login_opens_a_new_session_and_redirects_to_next(
 ) -> None:
     make_user(db, settings, "u@example.org")
     token = csrf_from(client.get("/login?next=/account").text)
-    response = client.post("/login", data={"email": "u@example.org", "password": PASSWORD,
-                                           "next": "/account", "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "email": "u@example.org",
+            "password": PASSWORD,
+            "next": "/account",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/account"
     cookie = response.headers["set-cookie"]
@@ -107,9 +129,16 @@ def test_login_opens_a_new_session_and_redirects_to_next(
 def test_login_refuses_open_redirect(client: TestClient, db: Database, settings: Settings) -> None:
     make_user(db, settings, "u@example.org")
     token = csrf_from(client.get("/login").text)
-    response = client.post("/login", data={"email": "u@example.org", "password": PASSWORD,
-                                           "next": "//evil.example/x", "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "email": "u@example.org",
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 
@@ -117,8 +146,11 @@ def test_https_cookies_are_secure_and_host_prefixed(app, db: Database, settings:
     make_user(db, settings, "u@example.org")
     with TestClient(app, base_url="https://testserver") as client:
         token = csrf_from(client.get("/login").text)
-        response = client.post("/login", data={"email": "u@example.org", "password": PASSWORD,
-                                               "csrf_token": token}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"email": "u@example.org", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
         cookie = response.headers["set-cookie"]
         assert cookie.startswith("__Host-pb_session=")
         assert "Secure" in cookie and "HttpOnly" in cookie and "Path=/" in cookie
@@ -127,7 +159,7 @@ def test_https_cookies_are_secure_and_host_prefixed(app, db: Database, settings:
 
 
 def test_logout_revokes_a_copied_cookie(client: TestClient, auth: AuthActions) -> None:
-    auth.login_as(__import__("pb.models", fromlist=["Role"]).Role.RESIDENT)
+    auth.login_as(Role.RESIDENT)
     stolen = dict(client.cookies)
     auth.logout()
     thief = TestClient(client.app, cookies=stolen)
@@ -145,40 +177,53 @@ def test_password_change_revokes_other_sessions(
     AuthActions(client, db, settings).login("u@example.org")
     copied = dict(client.cookies)
     token = csrf_from(client.get("/account").text)
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a brand new secret",
-        "new_password_confirm": "a brand new secret", "csrf_token": token,
-    }, follow_redirects=False)
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new secret",
+            "new_password_confirm": "a brand new secret",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     # This device keeps working with its fresh session; the others are logged out.
     assert client.get("/account", follow_redirects=False).status_code == 200
     assert other_device.get("/account", follow_redirects=False).status_code == 303
-    assert TestClient(client.app, cookies=copied).get(
-        "/account", follow_redirects=False).status_code == 303
+    assert (
+        TestClient(client.app, cookies=copied).get("/account", follow_redirects=False).status_code
+        == 303
+    )
     # And the new password is the one that works.
     fresh = TestClient(client.app)
     AuthActions(fresh, db, settings).login("u@example.org", "a brand new secret")
 
 
-def test_password_change_needs_the_current_password(client: TestClient, auth: AuthActions,
-                                                    db: Database) -> None:
-    from pb.models import Role
+def test_password_change_needs_the_current_password(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
 
     auth.login_as(Role.RESIDENT)
     before = db.read_sync(lambda s: s.scalar(select(User.password_hash)))
     token = csrf_from(client.get("/account").text)
-    response = client.post("/account/password", data={
-        "current_password": "wrong password", "new_password": "another secret",
-        "new_password_confirm": "another secret", "csrf_token": token,
-    })
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": "wrong password",
+            "new_password": "another secret",
+            "new_password_confirm": "another secret",
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 422
     assert "This is not your current password." in response.text
     assert db.read_sync(lambda s: s.scalar(select(User.password_hash))) == before
 
 
-def test_idle_and_absolute_timeouts(client: TestClient, auth: AuthActions,
-                                    settings: Settings) -> None:
-    from pb.models import Role
+def test_idle_and_absolute_timeouts(
+    client: TestClient, auth: AuthActions, settings: Settings
+) -> None:
 
     start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     now = [start]
@@ -215,12 +260,15 @@ def test_login_throttling_per_account_without_enumeration(
     client: TestClient, db: Database, settings: Settings
 ) -> None:
     make_user(db, settings, "victim@example.org")
-    window, limit = settings.account_failure_limits[0]
+    _window, limit = settings.account_failure_limits[0]
     token = csrf_from(client.get("/login").text)
 
     def attempt(email: str, password: str = "wrong guess!"):  # type: ignore[no-untyped-def]
-        return client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": token}, follow_redirects=False)
+        return client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
 
     for _ in range(limit):
         assert attempt("victim@example.org").status_code == 422
@@ -241,3 +289,20 @@ def test_login_throttling_per_account_without_enumeration(
 def test_account_limit_stays_under_100_an_hour(settings: Settings) -> None:
     per_hour = min(limit * (3600 // window) for window, limit in settings.account_failure_limits)
     assert per_hour <= 100
+
+
+def test_simultaneous_registrations_of_one_email_make_one_account(
+    client: TestClient, db: Database
+) -> None:
+    """The unique constraint, not a check in Python, settles a race between registrations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def attempt(_: int) -> int:
+        with TestClient(client.app) as c:
+            return int(register(c, "race@example.org").status_code)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(attempt, range(24)))
+    assert codes.count(303) == 1
+    assert set(codes) == {303, 422}
+    assert users(db) == 1

@@ -39,8 +39,9 @@ def test_every_route_declares_its_access(app: Starlette) -> None:
     assert all(isinstance(access, Access) for _, _, access in routes)
 
 
-def test_anonymous_is_refused_everywhere_a_role_is_needed(client: TestClient,
-                                                          app: Starlette) -> None:
+def test_anonymous_is_refused_everywhere_a_role_is_needed(
+    client: TestClient, app: Starlette
+) -> None:
     for method, path, access in guarded_routes(app):
         if not access.roles:
             continue
@@ -53,8 +54,9 @@ def test_anonymous_is_refused_everywhere_a_role_is_needed(client: TestClient,
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_wrong_role_is_refused(role: Role, client: TestClient, app: Starlette,
-                               auth: AuthActions) -> None:
+def test_wrong_role_is_refused(
+    role: Role, client: TestClient, app: Starlette, auth: AuthActions
+) -> None:
     auth.login_as(role)
     token = auth.csrf("/account")
     for method, path, access in guarded_routes(app):
@@ -75,8 +77,9 @@ def test_logged_in_users_are_sent_away_from_login_and_register(
             assert client.get(path, follow_redirects=False).status_code == 303
 
 
-def test_admin_reaches_admin_pages_and_changes_roles(client: TestClient, auth: AuthActions,
-                                                     db) -> None:  # type: ignore[no-untyped-def]
+def test_admin_reaches_admin_pages_and_changes_roles(
+    client: TestClient, auth: AuthActions, db
+) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import make_user
 
     auth.login_as(Role.ADMIN)
@@ -84,9 +87,11 @@ def test_admin_reaches_admin_pages_and_changes_roles(client: TestClient, auth: A
     page = client.get("/admin/users")
     assert page.status_code == 200 and "promote@example.org" in page.text
     token = auth.csrf("/admin/users")
-    response = client.post(f"/admin/users/{target}/role", data={"role": "staff",
-                                                                "csrf_token": token},
-                           follow_redirects=False)
+    response = client.post(
+        f"/admin/users/{target}/role",
+        data={"role": "staff", "csrf_token": token},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     log = client.get("/admin/audit")
     assert "user.role" in log.text and "staff" in log.text
