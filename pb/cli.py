@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from pb import clock
 from pb.errors import PbError, ValidationError
 
 if TYPE_CHECKING:
@@ -87,7 +88,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             hashes = {
                 login.email: passwords.hash_sync(login.password) for login in demo.DEMO_LOGINS
             }
-            db.write_sync(demo.load_demo, hashes)
+            settings = load_settings()
+            db.write_sync(demo.load_demo, hashes, clock.today(settings.timezone))
             print("demo town loaded")
     print("demo logins (email / password / role):")
     for login in demo.DEMO_LOGINS:

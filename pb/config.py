@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pb.errors import ConfigError
 
@@ -33,6 +34,7 @@ class Settings:
     account_failure_limits: tuple[tuple[int, int], ...] = ((900, 10), (3600, 30))
     client_failure_limits: tuple[tuple[int, int], ...] = ((900, 50),)
     trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
+    timezone: str = "UTC"  # the town's time zone: phases change at its midnight
     debug: bool = False
 
 
@@ -79,6 +81,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"PB_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED_LOCALES)}, got {locale!r}"
         )
+    timezone = env.get("PB_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"PB_TIMEZONE is not a known time zone: {timezone!r}") from None
     hosts = tuple(h.strip() for h in env.get("PB_TRUSTED_HOSTS", "").split(",") if h.strip())
     return Settings(
         database_url=database_url,
@@ -88,5 +95,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_int(env, "PB_SESSION_IDLE_MINUTES", 120),
         session_max_hours=_int(env, "PB_SESSION_MAX_HOURS", 12),
         trusted_hosts=hosts,
+        timezone=timezone,
         debug=env.get("PB_DEBUG", "") in ("1", "true", "yes"),
     )

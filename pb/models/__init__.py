@@ -3,6 +3,36 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
+from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
+from pb.models.rounds import (
+    Category,
+    Eligibility,
+    Phase,
+    Round,
+    RoundDistrict,
+    VotingMethod,
+    VotingScope,
+)
 from pb.models.town import District, Town
 
-__all__ = ["AuditEvent", "Base", "District", "LoginFailure", "Role", "Town", "User", "UserSession"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Category",
+    "Comment",
+    "District",
+    "Eligibility",
+    "Endorsement",
+    "LoginFailure",
+    "Phase",
+    "Proposal",
+    "ProposalStatus",
+    "Role",
+    "Round",
+    "RoundDistrict",
+    "Town",
+    "User",
+    "UserSession",
+    "VotingMethod",
+    "VotingScope",
+]

@@ -13,12 +13,13 @@ from starlette.staticfiles import StaticFiles
 
 from pb.config import Settings
 from pb.db import Database, make_engine
+from pb.errors import Forbidden, NotFound
 from pb.passwords import Passwords
 from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
 from pb.web.templating import Renderer, make_environment
-from pb.web.views import accounts, admin, pages
+from pb.web.views import accounts, admin, pages, proposals, rounds
 
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
@@ -28,6 +29,8 @@ def all_routes() -> list[BaseRoute]:
         *pages.routes,
         *accounts.routes,
         *admin.routes,
+        *rounds.routes,
+        *proposals.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -53,7 +56,12 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         debug=settings.debug,
         routes=all_routes(),
         middleware=middleware,
-        exception_handlers={HTTPException: errors.http_exception, 500: errors.server_error},
+        exception_handlers={
+            HTTPException: errors.http_exception,
+            NotFound: errors.not_found,
+            Forbidden: errors.forbidden,
+            500: errors.server_error,
+        },
     )
     app.state.settings = settings
     app.state.cookies = cookies

@@ -51,3 +51,11 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(request, 500)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_page(request, 404)
+
+
+async def forbidden(request: Request, exc: Exception) -> Response:
+    return error_page(request, 403)

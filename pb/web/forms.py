@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
@@ -27,3 +28,24 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 async def read_form(request: Request) -> FormData:
     return await request.form()
+
+
+def optional_int(form: FormData, name: str, errors: dict[str, str], message: str) -> int | None:
+    """A whole number, or None when the field is empty; a message in ``errors`` otherwise."""
+    raw = text(form, name, 40).strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        errors[name] = message
+        return None
+
+
+def date_field(form: FormData, name: str, errors: dict[str, str], message: str) -> dt.date:
+    raw = text(form, name, 40).strip()
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = message
+        return dt.date.min

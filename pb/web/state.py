@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from pb import clock
 from pb.config import Settings
 from pb.db import Database
 from pb.passwords import Passwords
@@ -20,6 +22,9 @@ class AppState:
     passwords: Passwords
     cookies: Cookies
     renderer: Renderer
+
+    def today(self) -> dt.date:
+        return clock.today(self.settings.timezone)
 
 
 def state(request: Request) -> AppState:
