@@ -45,36 +45,108 @@ CATEGORIES = ("Green spaces", "Mobility", "Culture", "Sport and play", "Communit
 
 # (title, summary, cost in euros, district index or None for city-wide, category index)
 IDEAS = (
-    ("Shade trees on Market Square", "Plant twelve large trees with benches around them so the "
-     "square stays usable in summer heat.", 48_000, 0, 0),
-    ("Safe bike lane on River Road", "A protected two-way bike lane along the 900 m between the "
-     "bridge and the school.", 160_000, 1, 1),
-    ("Open-air cinema nights", "Eight free film evenings in the park each summer, with films "
-     "chosen by residents.", 14_000, None, 2),
-    ("Playground for toddlers in Hillcrest", "A fenced play area with soft ground for children "
-     "under six next to the library.", 65_000, 2, 3),
-    ("Repair café in the old fire station", "Tools, workbenches and a monthly schedule so "
-     "neighbours can fix things together.", 22_000, 3, 4),
-    ("Drinking fountains along the river walk", "Four accessible drinking fountains between "
-     "the mill and the marina.", 28_000, 1, 0),
-    ("Covered bike parking at the station", "Sheltered, well-lit parking for 120 bicycles with "
-     "a repair stand.", 90_000, None, 1),
-    ("Community garden at Northgate", "Thirty raised beds, a water tank and a tool shed on the "
-     "empty plot behind the school.", 35_000, 3, 0),
-    ("Street football court", "Resurface the old court on Elm Street and add goals and a "
-     "low fence.", 54_000, 2, 3),
-    ("Benches for the walk up the hill", "Ten benches at regular spacing so older residents can "
-     "rest on the way to the shops.", 12_000, 2, 4),
-    ("Mural festival", "Local artists paint five blank walls in the old town with residents' "
-     "stories.", 25_000, 0, 2),
-    ("Night bus on weekends", "A trial night bus linking the four districts on Friday and "
-     "Saturday nights for one year.", 120_000, None, 1),
+    (
+        "Shade trees on Market Square",
+        "Plant twelve large trees with benches around them so the "
+        "square stays usable in summer heat.",
+        48_000,
+        0,
+        0,
+    ),
+    (
+        "Safe bike lane on River Road",
+        "A protected two-way bike lane along the 900 m between the bridge and the school.",
+        160_000,
+        1,
+        1,
+    ),
+    (
+        "Open-air cinema nights",
+        "Eight free film evenings in the park each summer, with films chosen by residents.",
+        14_000,
+        None,
+        2,
+    ),
+    (
+        "Playground for toddlers in Hillcrest",
+        "A fenced play area with soft ground for children under six next to the library.",
+        65_000,
+        2,
+        3,
+    ),
+    (
+        "Repair café in the old fire station",
+        "Tools, workbenches and a monthly schedule so neighbours can fix things together.",
+        22_000,
+        3,
+        4,
+    ),
+    (
+        "Drinking fountains along the river walk",
+        "Four accessible drinking fountains between the mill and the marina.",
+        28_000,
+        1,
+        0,
+    ),
+    (
+        "Covered bike parking at the station",
+        "Sheltered, well-lit parking for 120 bicycles with a repair stand.",
+        90_000,
+        None,
+        1,
+    ),
+    (
+        "Community garden at Northgate",
+        "Thirty raised beds, a water tank and a tool shed on the empty plot behind the school.",
+        35_000,
+        3,
+        0,
+    ),
+    (
+        "Street football court",
+        "Resurface the old court on Elm Street and add goals and a low fence.",
+        54_000,
+        2,
+        3,
+    ),
+    (
+        "Benches for the walk up the hill",
+        "Ten benches at regular spacing so older residents can rest on the way to the shops.",
+        12_000,
+        2,
+        4,
+    ),
+    (
+        "Mural festival",
+        "Local artists paint five blank walls in the old town with residents' stories.",
+        25_000,
+        0,
+        2,
+    ),
+    (
+        "Night bus on weekends",
+        "A trial night bus linking the four districts on Friday and Saturday nights for one year.",
+        120_000,
+        None,
+        1,
+    ),
 )
 
 
-def _round(today: dt.date, title: str, description: str, start: int, review: int, vote: int,
-           until: int, method: VotingMethod, rule: str, scope: VotingScope,
-           district_ids: list[int], **limits: int) -> RoundInput:
+def _round(
+    today: dt.date,
+    title: str,
+    description: str,
+    start: int,
+    review: int,
+    vote: int,
+    until: int,
+    method: VotingMethod,
+    rule: str,
+    scope: VotingScope,
+    district_ids: list[int],
+    **limits: int,
+) -> RoundInput:
     def day(offset: int) -> dt.date:
         return today + dt.timedelta(days=offset)
 
@@ -82,34 +154,59 @@ def _round(today: dt.date, title: str, description: str, start: int, review: int
     per_district = 100_000_00 if scope is not VotingScope.CITYWIDE else 0
     budgets = {d: per_district for d in district_ids}
     return RoundInput(
-        title=title, description=description, currency="EUR",
-        total_budget=citywide + per_district * len(district_ids), citywide_budget=citywide,
-        district_budgets=budgets, proposals_from=day(start), review_from=day(review),
-        voting_from=day(vote), voting_until=day(until), method=method, rule=rule,
-        eligibility=Eligibility.ACCOUNT, scope=scope, categories=list(CATEGORIES), **limits,
+        title=title,
+        description=description,
+        currency="EUR",
+        total_budget=citywide + per_district * len(district_ids),
+        citywide_budget=citywide,
+        district_budgets=budgets,
+        proposals_from=day(start),
+        review_from=day(review),
+        voting_from=day(vote),
+        voting_until=day(until),
+        method=method,
+        rule=rule,
+        eligibility=Eligibility.ACCOUNT,
+        scope=scope,
+        categories=list(CATEGORIES),
+        **limits,
     )
 
 
-def _add_proposals(session: Session, round_id: int, author_id: int, district_ids: list[int],
-                   statuses: list[ProposalStatus], citywide: bool, districts: bool) -> None:
-    categories = {c.name: c.id for c in session.scalars(
-        select(Category).where(Category.round_id == round_id))}
+def _add_proposals(
+    session: Session,
+    round_id: int,
+    author_id: int,
+    district_ids: list[int],
+    statuses: list[ProposalStatus],
+    citywide: bool,
+    districts: bool,
+) -> None:
+    categories = {
+        c.name: c.id for c in session.scalars(select(Category).where(Category.round_id == round_id))
+    }
     now = clock.now()
     kept: Proposal | None = None
-    for (title, summary, euros, district, category), status in zip(IDEAS, statuses,
-                                                                    strict=False):
+    for (title, summary, euros, district, category), status in zip(IDEAS, statuses, strict=False):
         district_id = None if district is None else district_ids[district]
         if (district_id is None and not citywide) or (district_id is not None and not districts):
             continue
         p = Proposal(
-            round_id=round_id, author_id=author_id, title=title, summary=summary,
+            round_id=round_id,
+            author_id=author_id,
+            title=title,
+            summary=summary,
             description=summary + "\n\nThe proposers have talked to neighbours and local "
             "associations, who support the idea and offered to help keep it in good shape.",
             need="Residents asked for this at the last neighbourhood meetings.",
             beneficiaries="Families, older residents and everyone passing through.",
-            partners="Neighbourhood association", estimated_cost=euros * 100,
-            district_id=district_id, category_id=categories[CATEGORIES[category]],
-            place="See the map at the town hall", status=status, created_at=now,
+            partners="Neighbourhood association",
+            estimated_cost=euros * 100,
+            district_id=district_id,
+            category_id=categories[CATEGORIES[category]],
+            place="See the map at the town hall",
+            status=status,
+            created_at=now,
             updated_at=now,
         )
         if status is ProposalStatus.ACCEPTED:
@@ -132,36 +229,106 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
     session.add_all(District(town_id=town.id, name=n, population=p) for n, p in DISTRICTS)
     session.flush()
     users = {
-        login.role: accounts.create_user(session, login.email, login.name,
-                                         password_hashes[login.email], login.role)
+        login.role: accounts.create_user(
+            session, login.email, login.name, password_hashes[login.email], login.role
+        )
         for login in DEMO_LOGINS
     }
     staff, resident = users[Role.STAFF].id, users[Role.RESIDENT].id
     district_ids = list(session.scalars(select(District.id).order_by(District.id)))
     every = [ProposalStatus.ACCEPTED] * len(IDEAS)
     plans = (
-        (_round(today, "Lindenfeld 2027: your ideas", "Send us your ideas for the town and "
+        (
+            _round(
+                today,
+                "Lindenfeld 2027: your ideas",
+                "Send us your ideas for the town and "
                 "your district. Every resident can propose; staff check each idea before the "
-                "vote.", -10, 20, 40, 55, VotingMethod.APPROVAL, "greedy", VotingScope.BOTH,
-                district_ids, min_choices=1, max_choices=5),
-         [ProposalStatus.SUBMITTED] * len(IDEAS)),
-        (_round(today, "Greener neighbourhoods 2026", "Staff are reviewing the proposals: "
-                "checking costs, land and permits.", -60, -10, 15, 30, VotingMethod.KNAPSACK,
-                "equalshares/add1", VotingScope.DISTRICT, district_ids),
-         [ProposalStatus.ACCEPTED, ProposalStatus.REJECTED, ProposalStatus.SUBMITTED,
-          ProposalStatus.ACCEPTED, ProposalStatus.MERGED, ProposalStatus.ACCEPTED] * 2),
-        (_round(today, "Participatory budget 2026", "Vote for the projects you want: the town "
-                "funds the most popular ones that fit the budget.", -120, -80, -5, 10,
-                VotingMethod.APPROVAL, "greedy", VotingScope.BOTH, district_ids,
-                min_choices=1, max_choices=3), every),
-        (_round(today, "Participatory budget 2025", "Last year's vote, with quadratic "
-                "ballots.", -400, -360, -320, -300, VotingMethod.QUADRATIC, "equalshares/add1",
-                VotingScope.CITYWIDE, [], credits=100), every),
+                "vote.",
+                -10,
+                20,
+                40,
+                55,
+                VotingMethod.APPROVAL,
+                "greedy",
+                VotingScope.BOTH,
+                district_ids,
+                min_choices=1,
+                max_choices=5,
+            ),
+            [ProposalStatus.SUBMITTED] * len(IDEAS),
+        ),
+        (
+            _round(
+                today,
+                "Greener neighbourhoods 2026",
+                "Staff are reviewing the proposals: checking costs, land and permits.",
+                -60,
+                -10,
+                15,
+                30,
+                VotingMethod.KNAPSACK,
+                "equalshares/add1",
+                VotingScope.DISTRICT,
+                district_ids,
+            ),
+            [
+                ProposalStatus.ACCEPTED,
+                ProposalStatus.REJECTED,
+                ProposalStatus.SUBMITTED,
+                ProposalStatus.ACCEPTED,
+                ProposalStatus.MERGED,
+                ProposalStatus.ACCEPTED,
+            ]
+            * 2,
+        ),
+        (
+            _round(
+                today,
+                "Participatory budget 2026",
+                "Vote for the projects you want: the town "
+                "funds the most popular ones that fit the budget.",
+                -120,
+                -80,
+                -5,
+                10,
+                VotingMethod.APPROVAL,
+                "greedy",
+                VotingScope.BOTH,
+                district_ids,
+                min_choices=1,
+                max_choices=3,
+            ),
+            every,
+        ),
+        (
+            _round(
+                today,
+                "Participatory budget 2025",
+                "Last year's vote, with quadratic ballots.",
+                -400,
+                -360,
+                -320,
+                -300,
+                VotingMethod.QUADRATIC,
+                "equalshares/add1",
+                VotingScope.CITYWIDE,
+                [],
+                credits=100,
+            ),
+            every,
+        ),
     )
     for data, statuses in plans:
         rnd = rounds.create_round(session, staff, data)
-        _add_proposals(session, rnd.id, resident, district_ids, statuses,
-                       citywide=data.scope is not VotingScope.DISTRICT,
-                       districts=data.scope is not VotingScope.CITYWIDE)
+        _add_proposals(
+            session,
+            rnd.id,
+            resident,
+            district_ids,
+            statuses,
+            citywide=data.scope is not VotingScope.DISTRICT,
+            districts=data.scope is not VotingScope.CITYWIDE,
+        )
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pb import clock
@@ -318,8 +319,12 @@ def endorse(session: Session, user_id: int, proposal_id: int, today: dt.date) ->
         )
     )
     if exists is None:
-        session.add(Endorsement(proposal_id=p.id, user_id=user_id, created_at=clock.now()))
-        session.flush()
+        try:
+            # A savepoint: if a simultaneous request got there first, keep its endorsement.
+            with session.begin_nested():
+                session.add(Endorsement(proposal_id=p.id, user_id=user_id, created_at=clock.now()))
+        except IntegrityError:
+            pass
 
 
 def add_comment(
@@ -464,5 +469,5 @@ def merge_targets(session: Session, round_id: int, exclude: int) -> list[tuple[i
                 Proposal.status != ProposalStatus.MERGED,
             )
             .order_by(Proposal.id)
-        ).tuples()
+        ).all()
     )

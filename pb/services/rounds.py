@@ -339,7 +339,7 @@ def round_input(session: Session, rnd: Round) -> RoundInput:
             select(RoundDistrict.district_id, RoundDistrict.budget).where(
                 RoundDistrict.round_id == rnd.id
             )
-        ).tuples()
+        ).all()
     }
     categories = sorted(session.scalars(select(Category.name).where(Category.round_id == rnd.id)))
     return RoundInput(
@@ -457,7 +457,7 @@ def district_keys(session: Session) -> dict[int, str]:
 def canonical_config(session: Session, rnd: Round) -> dict[str, Any]:
     """The configuration that anchors the ballot log (the contract of docs/audit.md)."""
     keys = district_keys(session)
-    names = {i: n for i, n in session.execute(select(District.id, District.name)).tuples()}
+    names = {i: n for i, n in session.execute(select(District.id, District.name)).all()}
     projects = ballot_projects(session, rnd.id)
     districts: list[dict[str, Any]] = []
 
@@ -480,7 +480,7 @@ def canonical_config(session: Session, rnd: Round) -> dict[str, Any]:
             select(RoundDistrict.district_id, RoundDistrict.budget)
             .where(RoundDistrict.round_id == rnd.id, RoundDistrict.budget > 0)
             .order_by(RoundDistrict.district_id)
-        ).tuples()
+        ).all()
         districts.extend(entry(keys[d], names[d], b, d) for d, b in rows)
     return {
         "round": {"id": str(rnd.id), "title": rnd.title, "currency": rnd.currency},
@@ -579,6 +579,6 @@ def budget_lines(session: Session, rnd: Round) -> list[BudgetLine]:
         .join(RoundDistrict, RoundDistrict.district_id == District.id)
         .where(RoundDistrict.round_id == rnd.id, RoundDistrict.budget > 0)
         .order_by(District.name)
-    ).tuples()
+    ).all()
     lines.extend(BudgetLine(keys[i], n, b) for i, n, b in rows)
     return lines

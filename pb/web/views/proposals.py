@@ -46,7 +46,7 @@ def _options(session: Session, round_id: int) -> dict[str, Any]:
                 .join(RoundDistrict, RoundDistrict.district_id == District.id)
                 .where(RoundDistrict.round_id == rnd.id, RoundDistrict.budget > 0)
                 .order_by(District.name)
-            ).tuples()
+            ).all()
         )
     categories = [
         (str(i), n)
@@ -54,7 +54,7 @@ def _options(session: Session, round_id: int) -> dict[str, Any]:
             select(Category.id, Category.name)
             .where(Category.round_id == rnd.id)
             .order_by(Category.name)
-        ).tuples()
+        ).all()
     ]
     return {"round": rnd, "district_options": districts, "category_options": categories}
 

@@ -47,9 +47,7 @@ def _is_staff(request: Request) -> bool:
 
 
 def _districts(session: Session) -> list[tuple[int, str]]:
-    return list(
-        session.execute(select(District.id, District.name).order_by(District.name)).tuples()
-    )
+    return list(session.execute(select(District.id, District.name).order_by(District.name)).all())
 
 
 def form_values(data: RoundInput, locale: str) -> dict[str, str]:
