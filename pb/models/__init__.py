@@ -14,16 +14,21 @@ from pb.models.rounds import (
     VotingScope,
 )
 from pb.models.town import District, Town
+from pb.models.voting import AccessCode, BallotRecord, CensusEntry, Participation
 
 __all__ = [
+    "AccessCode",
     "AuditEvent",
+    "BallotRecord",
     "Base",
     "Category",
+    "CensusEntry",
     "Comment",
     "District",
     "Eligibility",
     "Endorsement",
     "LoginFailure",
+    "Participation",
     "Phase",
     "Proposal",
     "ProposalStatus",
