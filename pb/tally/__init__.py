@@ -6,6 +6,7 @@ a rule function directly, and publish ``Outcome.to_json_dict()``.
 
 from pb.tally.errors import PabulibError, RuleError, TallyError
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
+from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comparison
 from pb.tally.model import Ballot, Election, Project
 from pb.tally.outcome import Outcome, ProjectResult, Step, Tie, canonical_json
 from pb.tally.pabulib import dump, dumps, load, loads
@@ -29,6 +30,9 @@ __all__ = [
     "canonical_json",
     "dump",
     "dumps",
+    "equal_shares",
+    "equal_shares_add1",
+    "equal_shares_add1_comparison",
     "greedy",
     "greedy_no_skip",
     "greedy_threshold",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pb.tally.errors import RuleError
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
+from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comparison
 from pb.tally.model import Election
 from pb.tally.outcome import Outcome
 from pb.tally.tiebreak import DEFAULT_TIE_BREAK, TieBreak
@@ -18,6 +19,9 @@ RULES: dict[str, Rule] = {
     "greedy": greedy,
     "greedy-no-skip": greedy_no_skip,
     "greedy-threshold": greedy_threshold,
+    "equalshares": equal_shares,
+    "equalshares/add1": equal_shares_add1,
+    "equalshares/add1-comparison": equal_shares_add1_comparison,
 }
 """Rule name -> rule function (each takes the election and the tie-break)."""
 
