@@ -123,7 +123,9 @@ class MESProblem:
             self.supporters.append(supp)
             self.utilities.append(utils)
             self.total_weight.append(sum(self.weights[k] for k in supp))
-            self.total_utility.append(sum(self.weights[k] * u for k, u in zip(supp, utils)))
+            self.total_utility.append(
+                sum(self.weights[k] * u for k, u in zip(supp, utils, strict=True))
+            )
             self.candidates.append(candidate)
         self.free = tuple(c.id for c in tie_break.order(free))
         self.tie_break = tie_break
