@@ -11,7 +11,7 @@ from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comp
 from pb.tally.model import Ballot, Election, Project
 from pb.tally.outcome import Outcome, ProjectResult, Step, Tie, canonical_json
 from pb.tally.pabulib import dump, dumps, load, loads
-from pb.tally.quadratic import quadratic_cost, quadratic_scores, validate_quadratic_ballot
+from pb.tally.quadratic import quadratic_cost, validate_quadratic_ballot
 from pb.tally.rules import RULES, tally
 from pb.tally.tiebreak import DEFAULT_TIE_BREAK, TieBreak, natural_key
 
@@ -44,7 +44,6 @@ __all__ = [
     "natural_key",
     "quadratic_cost",
     "quadratic_funding",
-    "quadratic_scores",
     "tally",
     "validate_quadratic_ballot",
 ]
