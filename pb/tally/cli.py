@@ -1,0 +1,71 @@
+"""``pb tally FILE.pb [--rule R] [--format text|json]``: tally one pabulib file.
+
+Exit status: 0 on success; 2 on bad input (missing or unreadable file, malformed file, unknown or
+absent rule), with a one-line message on stderr naming the file, the line and the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pb.tally.errors import PabulibError, TallyError
+from pb.tally.outcome import canonical_json
+from pb.tally.pabulib import loads
+from pb.tally.report import format_text
+from pb.tally.rules import RULES, tally
+from pb.tally.tiebreak import DEFAULT_TIE_BREAK, TieBreak
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pb tally",
+        description="Tally one pabulib (.pb) file and print the outcome.",
+    )
+    parser.add_argument("file", metavar="FILE.pb", help="the pabulib file to tally")
+    parser.add_argument(
+        "--rule",
+        help=f"the rule ({', '.join(RULES)}); default: the file's META rule",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--tie-break",
+        default=",".join(DEFAULT_TIE_BREAK.criteria),
+        help="comma-separated criteria (default: %(default)s)",
+    )
+    return parser
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PabulibError(f"not UTF-8 text (byte {exc.start + 1})", line) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``pb tally`` with ``argv`` (without the leading "tally"); return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its message
+        return exc.code if isinstance(exc.code, int) else 2
+    path = Path(args.file)
+    try:
+        election = loads(_read(path))
+        outcome = tally(election, args.rule, TieBreak.parse(args.tie_break))
+    except OSError as exc:
+        print(f"pb tally: {path}: cannot read the file: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except TallyError as exc:
+        print(f"pb tally: {path}: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        sys.stdout.write(canonical_json(outcome.to_json_dict()) + "\n")
+    else:
+        sys.stdout.write(format_text(outcome, election))
+    return 0
