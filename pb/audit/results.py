@@ -30,6 +30,7 @@ from pb.tally import Ballot, Election, Project, tally
 
 __all__ = [
     "RESULTS_FORMAT",
+    "VOTE_TYPE_OF_METHOD",
     "ballots_by_district",
     "district_election",
     "results_bytes",
@@ -39,12 +40,13 @@ __all__ = [
 RESULTS_FORMAT = "pb-results/1"
 """The ``format`` of a results document; a change of layout gets a new number."""
 
-_VOTE_TYPES = {
+VOTE_TYPE_OF_METHOD = {
     "approval": "approval",
     "knapsack": "approval",
     "quadratic": "cumulative",
     "cumulative": "cumulative",
 }
+"""The pabulib vote type of each voting method."""
 
 
 def ballots_by_district(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
@@ -87,7 +89,7 @@ def district_election(
     district = district_config(config, district_key)
     method = config["method"]
     kind = method["kind"]
-    vote_type = _VOTE_TYPES[kind]
+    vote_type = VOTE_TYPE_OF_METHOD[kind]
     order = {p["id"]: n for n, p in enumerate(district["projects"])}
     made = [
         Ballot(r["receipt"], _points(r, order, vote_type == "approval", district_key))
