@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
-from pb.audit.canonical import canonical_bytes
+from pb.audit.canonical import canonical_bytes, check_exact
 from pb.audit.config import PROJECT_ID, config_sha256
 from pb.audit.errors import RecordError
 from pb.audit.receipt import new_receipt_code, normalize_receipt
@@ -118,7 +118,7 @@ def record_problems(record: object) -> list[str]:
     if not isinstance(record, dict):
         return ["the record is not a JSON object"]
     try:
-        canonical_bytes(record)
+        check_exact(record, "record")
     except TypeError as exc:
         return [str(exc)]
     kind = record.get("kind")

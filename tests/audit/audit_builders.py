@@ -4,7 +4,11 @@ ballots, made with the same public functions the web app calls."""
 from __future__ import annotations
 
 import datetime
+import io
+import json
 import random
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,4 +155,67 @@ def make_round(
     return Round(config, records, chain_hashes(records))
 
 
-__all__ = ["PB_VERSION", "Round", "make_config", "make_round", "new_receipt_code", "receipt"]
+__all__ = [
+    "PB_VERSION",
+    "Round",
+    "bundle_bytes",
+    "edit_manifest",
+    "log_entries",
+    "make_config",
+    "make_round",
+    "members",
+    "new_receipt_code",
+    "receipt",
+    "rezip",
+    "set_log",
+]
+
+
+def bundle_bytes(round_: Round, pb_version: str = PB_VERSION) -> bytes:
+    """The ballot bundle of a round, as the web app would write it."""
+    from pb.audit.bundle import write_bundle
+    from pb.audit.results import ballots_by_district, results_bytes
+
+    out = io.BytesIO()
+    results = results_bytes(round_.config, ballots_by_district(round_.records))
+    write_bundle(out, round_.config, round_.records, round_.hashes, results, pb_version)
+    return out.getvalue()
+
+
+def members(bundle: bytes) -> dict[str, bytes]:
+    """The members of a zip, in zip order."""
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def rezip(files: dict[str, bytes], *, fix_digests: bool = False) -> bytes:
+    """A zip of ``files`` (in order) as the bundle writer makes them. With ``fix_digests`` the
+    manifest's digests are recomputed first, as a tamperer who knows the format would do."""
+    from pb.audit.bundle import MANIFEST, zip_bytes
+    from pb.audit.canonical import canonical_bytes, sha256_hex
+
+    files = dict(files)
+    if fix_digests:
+        manifest = json.loads(files[MANIFEST])
+        manifest["files"] = {n: sha256_hex(d) for n, d in files.items() if n != MANIFEST}
+        files[MANIFEST] = canonical_bytes(manifest) + b"\n"
+    return zip_bytes(list(files.items()))
+
+
+def edit_manifest(files: dict[str, bytes], change: Callable[[dict[str, Any]], None]) -> None:
+    """Apply ``change`` to the parsed manifest and write it back in canonical form."""
+    from pb.audit.canonical import canonical_bytes
+
+    manifest = json.loads(files["manifest.json"])
+    change(manifest)
+    files["manifest.json"] = canonical_bytes(manifest) + b"\n"
+
+
+def log_entries(files: dict[str, bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in files["ballot_log.jsonl"].splitlines()]
+
+
+def set_log(files: dict[str, bytes], entries: list[dict[str, Any]]) -> None:
+    from pb.audit.canonical import canonical_bytes
+
+    files["ballot_log.jsonl"] = b"".join(canonical_bytes(e) + b"\n" for e in entries)
