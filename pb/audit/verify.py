@@ -29,12 +29,13 @@ from pb.audit.bundle import LOG, MANIFEST, RESULTS, district_member, read_bundle
 from pb.audit.canonical import canonical_bytes, sha256_hex
 from pb.audit.chain import record_problems, verify_chain
 from pb.audit.config import config_sha256
+from pb.audit.district_file import district_file_problems
 from pb.audit.errors import AuditError, BundleError
 from pb.audit.method import ballot_problems
 from pb.audit.parse import Log, parse_json, parse_log, parse_manifest, parse_pb
-from pb.audit.results import VOTE_TYPE_OF_METHOD, ballots_by_district, results_bytes
+from pb.audit.results import ballots_by_district, results_bytes
 from pb.audit.results_diff import describe_difference
-from pb.tally import Election, TallyError
+from pb.tally import TallyError
 
 __all__ = ["Check", "Report", "audit_bundle"]
 
@@ -200,43 +201,6 @@ def _check_ballots(config: Mapping[str, Any], ballots: list[dict[str, Any]]) -> 
     return Check("ballots", summary, _capped(problems))
 
 
-def _compare_pb(
-    config: Mapping[str, Any],
-    district: Mapping[str, Any],
-    ballots: list[dict[str, Any]],
-    election: Election,
-    pb_version: str,
-) -> list[str]:
-    member = district_member(district["key"])
-    problems = []
-    if election.budget != district["budget"]:
-        problems.append(f"{member}: budget {election.budget}, the config says {district['budget']}")
-    have = [(p.id, p.cost) for p in election.projects]
-    want = [(p["id"], p["cost"]) for p in district["projects"]]
-    if have != want:
-        problems.append(f"{member}: projects and costs {have} are not the config's {want}")
-    vote_type = VOTE_TYPE_OF_METHOD[config["method"]["kind"]]
-    if election.vote_type != vote_type:
-        problems.append(f"{member}: vote_type {election.vote_type}, expected {vote_type}")
-    if election.meta.get("pb_version") != pb_version:
-        problems.append(
-            f"{member}: META pb_version {election.meta.get('pb_version')!r} is not "
-            f"the manifest's {pb_version!r}"
-        )
-    in_file = {b.voter_id: dict(b.points) for b in election.ballots}
-    in_log = {r["receipt"]: r["choices"] for r in ballots}
-    for receipt in sorted(set(in_log) - set(in_file)):
-        problems.append(f"{member}: ballot {receipt} of the log is missing")
-    for receipt in sorted(set(in_file) - set(in_log)):
-        problems.append(f"{member}: ballot {receipt} is not in the ballot log")
-    for receipt in sorted(set(in_file) & set(in_log)):
-        if in_file[receipt] != in_log[receipt]:
-            problems.append(
-                f"{member}: ballot {receipt} gives {in_file[receipt]}, the log {in_log[receipt]}"
-            )
-    return problems
-
-
 def _check_districts(
     config: Mapping[str, Any],
     ballots: list[dict[str, Any]],
@@ -253,7 +217,7 @@ def _check_districts(
             continue
         election = parse_pb(data[member], member)
         mine = [dict(r) for r in grouped.get(district["key"], [])]
-        problems.extend(_compare_pb(config, district, mine, election, pb_version))
+        problems.extend(district_file_problems(config, district, mine, election, pb_version))
         counts.append(f"{district['key']} {len(election.ballots)}")
     known = {district_member(d["key"]) for d in config["districts"]}
     problems.extend(
