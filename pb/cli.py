@@ -124,6 +124,13 @@ def cmd_tally(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from pb.audit.cli import main as audit_main
+
+    code: int = audit_main(args.rest)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pb", description="Participatory budgeting for towns.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -166,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     tally = sub.add_parser("tally", help="tally one pabulib file", add_help=False)
     tally.add_argument("rest", nargs=argparse.REMAINDER)
     tally.set_defaults(func=cmd_tally)
+
+    audit = sub.add_parser("audit", help="verify a ballot bundle offline", add_help=False)
+    audit.add_argument("rest", nargs=argparse.REMAINDER)
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 
