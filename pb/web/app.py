@@ -19,7 +19,7 @@ from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
 from pb.web.templating import Renderer, make_environment
-from pb.web.views import accounts, admin, pages, proposals, rounds
+from pb.web.views import accounts, admin, pages, paper, proposals, rounds, voters, voting
 
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
@@ -31,6 +31,9 @@ def all_routes() -> list[BaseRoute]:
         *admin.routes,
         *rounds.routes,
         *proposals.routes,
+        *voting.routes,
+        *voters.routes,
+        *paper.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -19,6 +19,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("You do not have permission to do this.")),
         404: (_("Page not found"), _("There is no page at this address.")),
         405: (_("Not allowed"), _("This page cannot be used this way.")),
+        409: (_("Not possible now"), _("This cannot be done in the current state.")),
         422: (_("Something is wrong"), _("The request could not be understood.")),
         429: (_("Too many requests"), _("Wait a few minutes and try again.")),
         500: (_("Something went wrong"), _("An error happened on our side. Try again later.")),
@@ -28,8 +29,14 @@ def _messages() -> dict[int, tuple[str, str]]:
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:
     messages = _messages()
     title, text = messages.get(status, messages[500] if status >= 500 else messages[422])
-    if status == 403 and detail == "csrf":
-        text = _("Your form has expired. Go back, reload the page and try again.")
+    details = {
+        "csrf": _("Your form has expired. Go back, reload the page and try again."),
+        "closed": _("Voting is not open for this round."),
+        "already": _("You have already cast this ballot. Ballots are final."),
+        "not-eligible": _("First show that you may vote, on the round's voting page."),
+    }
+    if isinstance(detail, str) and detail in details:
+        text = details[detail]
     if getattr(request.state, "ctx", None) is None:
         return PlainTextResponse(title, status_code=status)
     return state(request).renderer.render(

@@ -1,0 +1,309 @@
+"""Casting ballots: eligibility slots, validation, participation and the hash-chained log.
+
+A cast is one transaction: the round row is locked (serializing appends on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` already serializes writers), the participation row is inserted (its primary
+key refuses a second ballot under any concurrency), and the ballot is appended to the chain with
+``pb.audit``'s record and hash definitions, so auditors recompute exactly what was stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pb.audit import (
+    ballot_problems,
+    ballot_record,
+    canonical_bytes,
+    genesis_record,
+    new_receipt_code,
+    next_hash,
+    normalize_receipt,
+)
+from pb.errors import NotFound, PbError, ValidationError
+from pb.i18n import gettext as _
+from pb.models import BallotRecord, Participation, Phase, Round, VotingScope
+from pb.services import rounds
+
+CITYWIDE = "citywide"
+DISTRICT = "district"
+
+
+class AlreadyVoted(PbError):
+    """This voter has already cast this ballot (participation exists)."""
+
+
+class VotingClosed(PbError):
+    """The round is not accepting this ballot now."""
+
+
+def voter_key(secret: str, round_id: int, identity: str) -> str:
+    """A keyed hash naming a voter in one round, so participation rows reveal no identity."""
+    message = f"{round_id}:{identity}".encode()
+    return hmac.new(secret.encode(), b"pb.participation:" + message, hashlib.sha256).hexdigest()
+
+
+def slots(rnd: Round) -> list[str]:
+    """The ballots a voter casts in ``rnd``: city-wide, in their district, or both."""
+    return {
+        VotingScope.CITYWIDE: [CITYWIDE],
+        VotingScope.DISTRICT: [DISTRICT],
+        VotingScope.BOTH: [CITYWIDE, DISTRICT],
+    }[rnd.scope]
+
+
+def config_of(session: Session, rnd: Round) -> dict[str, Any]:
+    """The locked configuration (as stored, or as it will be stored: nothing can change it)."""
+    if rnd.locked_config is not None:
+        loaded: dict[str, Any] = json.loads(rnd.locked_config)
+        return loaded
+    return rounds.canonical_config(session, rnd)
+
+
+def district_of(config: dict[str, Any], slot: str, key: str) -> dict[str, Any]:
+    """The ballot (one district of the config) for ``slot``; a district slot never names
+    ``citywide``, and the city-wide slot names nothing else."""
+    if (slot == CITYWIDE) != (key == CITYWIDE):
+        raise NotFound(f"ballot {slot}/{key}")
+    for district in config["districts"]:
+        if district["key"] == key:
+            return dict(district)
+    raise NotFound(f"district {key}")
+
+
+def district_choices(config: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(d["key"], d["name"]) for d in config["districts"] if d["key"] != CITYWIDE]
+
+
+def validate_choices(
+    config: dict[str, Any], district: dict[str, Any], choices: dict[str, int]
+) -> dict[str, str]:
+    """Every reason ``choices`` is not a valid ballot, as translated messages."""
+    method = config["method"]
+    kind = method["kind"]
+    costs = {p["id"]: p["cost"] for p in district["projects"]}
+    errors: dict[str, str] = {}
+    for pid, value in choices.items():
+        if pid not in costs:
+            errors[""] = _("The ballot names a project that is not on it.")
+        elif value < 0:
+            errors[pid] = _("Use 0 or more.")
+        elif kind in ("approval", "knapsack") and value not in (0, 1):
+            errors[pid] = _("Choose a project or leave it.")
+        elif (
+            kind in ("quadratic", "cumulative")
+            and method.get("max_per_project")
+            and (value > method["max_per_project"])
+        ):
+            errors[pid] = _("At most %(n)s for one project.", n=method["max_per_project"])
+    if errors:
+        return errors
+    chosen = {pid: v for pid, v in choices.items() if v > 0}
+    low, high = method.get("min_choices"), method.get("max_choices")
+    if low is not None and len(chosen) < low:
+        errors[""] = _("Choose at least %(n)s projects.", n=low)
+    elif high is not None and len(chosen) > high:
+        errors[""] = _("Choose at most %(n)s projects.", n=high)
+    elif kind == "knapsack" and sum(costs[p] for p in chosen) > district["budget"]:
+        errors[""] = _("The projects you chose cost more than the budget.")
+    elif kind == "quadratic" and sum(v * v for v in chosen.values()) > method["credits"]:
+        errors[""] = _("Your votes use more voice credits than you have.")
+    elif kind == "cumulative" and sum(chosen.values()) > method["points"]:
+        errors[""] = _("You gave more points than you have.")
+    return errors
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Live ballot feedback: what is used and what is left."""
+
+    kind: str
+    chosen: int
+    max_choices: int | None
+    spent: int  # money for knapsack, credits for quadratic, points for cumulative
+    limit: int | None
+    next_vote_cost: dict[str, int]  # quadratic: credits one more vote would cost
+
+
+def feedback(config: dict[str, Any], district: dict[str, Any], choices: dict[str, int]) -> Feedback:
+    method = config["method"]
+    kind = method["kind"]
+    costs = {p["id"]: p["cost"] for p in district["projects"]}
+    chosen = {pid: v for pid, v in choices.items() if v > 0 and pid in costs}
+    if kind == "knapsack":
+        spent, limit = sum(costs[p] for p in chosen), district["budget"]
+    elif kind == "quadratic":
+        spent, limit = sum(v * v for v in chosen.values()), method["credits"]
+    elif kind == "cumulative":
+        spent, limit = sum(chosen.values()), method["points"]
+    else:
+        spent, limit = len(chosen), method.get("max_choices")
+    next_cost = {pid: 2 * chosen.get(pid, 0) + 1 for pid in costs} if kind == "quadratic" else {}
+    return Feedback(kind, len(chosen), method.get("max_choices"), spent, limit, next_cost)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    round_id: int
+    code: str
+    seq: int
+    hash: str
+
+
+def _append(
+    session: Session, rnd: Round, config: dict[str, Any], record: dict[str, Any], kind: str
+) -> BallotRecord:
+    last = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash)
+        .where(BallotRecord.round_id == rnd.id)
+        .order_by(BallotRecord.seq.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        genesis = genesis_record(str(rnd.id), config)
+        session.add(
+            BallotRecord(
+                round_id=rnd.id,
+                seq=0,
+                kind="genesis",
+                record=canonical_bytes(genesis).decode(),
+                hash=next_hash(None, genesis),
+            )
+        )
+        last_seq, last_hash = 0, next_hash(None, genesis)
+    else:
+        last_seq, last_hash = last
+    record = {**record, "seq": last_seq + 1}
+    row = BallotRecord(
+        round_id=rnd.id,
+        seq=last_seq + 1,
+        kind=kind,
+        district=record["district"],
+        receipt=record["receipt"],
+        record=canonical_bytes(record).decode(),
+        day=dt.date.fromisoformat(record["day"]),
+        channel=record["channel"],
+        hash=next_hash(last_hash, record),
+    )
+    session.add(row)
+    return row
+
+
+def cast(
+    session: Session,
+    round_id: int,
+    slot: str,
+    district_key: str,
+    voter: str,
+    choices: dict[str, int],
+    channel: str,
+    today: dt.date,
+) -> Receipt:
+    """Cast one ballot: participation and the chained record in this one transaction.
+
+    ``voter`` is the keyed voter hash (:func:`voter_key`). Raises :class:`VotingClosed`,
+    :class:`AlreadyVoted`, :class:`ValidationError` or :class:`NotFound`; then nothing is kept.
+    """
+    # Lock the round row: appends to its chain are serialized (PostgreSQL; SQLite's
+    # BEGIN IMMEDIATE already holds the database's write lock).
+    rnd = session.scalars(select(Round).where(Round.id == round_id).with_for_update()).first()
+    if rnd is None:
+        raise NotFound(f"round {round_id}")
+    phase = rounds.effective_phase(rnd, today)
+    allowed = (Phase.VOTING,) if channel == "online" else (Phase.VOTING, Phase.CLOSED)
+    if phase not in allowed:
+        raise VotingClosed(round_id)
+    if slot not in slots(rnd):
+        raise NotFound(f"slot {slot}")
+    rounds.lock(session, rnd)
+    config = config_of(session, rnd)
+    district = district_of(config, slot, district_key)
+    errors = validate_choices(config, district, choices)
+    if errors:
+        raise ValidationError(errors)
+    chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
+    assert not ballot_problems(config, district, chosen), "web and audit disagree on a ballot"
+    try:
+        with session.begin_nested():
+            session.add(Participation(round_id=rnd.id, slot=slot, voter_key=voter))
+    except IntegrityError:
+        raise AlreadyVoted(round_id) from None
+    code = new_receipt_code()
+    record = ballot_record(1, district_key, code, chosen, today, channel)
+    row = _append(session, rnd, config, record, "ballot")
+    session.flush()
+    return Receipt(rnd.id, code, row.seq, row.hash)
+
+
+def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(Participation.slot).where(
+                Participation.round_id == round_id, Participation.voter_key == voter
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class LogHead:
+    length: int  # records including genesis
+    hash: str
+
+
+def log_head(session: Session, round_id: int) -> LogHead | None:
+    row = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash)
+        .where(BallotRecord.round_id == round_id)
+        .order_by(BallotRecord.seq.desc())
+        .limit(1)
+    ).first()
+    return LogHead(row[0] + 1, row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class ReceiptLookup:
+    round_id: int
+    round_title: str
+    code: str
+    seq: int
+    hash: str
+    head: str
+
+
+def lookup_receipt(session: Session, text: str) -> ReceiptLookup | None:
+    """Find a ballot by receipt code: its round, position and hash, nothing of its content."""
+    try:
+        code = normalize_receipt(text)
+    except ValueError:
+        return None
+    row = session.execute(
+        select(BallotRecord.round_id, BallotRecord.seq, BallotRecord.hash, Round.title)
+        .join(Round, Round.id == BallotRecord.round_id)
+        .where(BallotRecord.receipt == code)
+    ).first()
+    if row is None:
+        return None
+    head = log_head(session, row[0])
+    assert head is not None
+    return ReceiptLookup(row[0], row[3], code, row[1], row[2], head.hash)
+
+
+def turnout(session: Session, round_id: int) -> int:
+    """Ballots cast so far (not what they chose: no counts before results are published)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(BallotRecord)
+            .where(BallotRecord.round_id == round_id, BallotRecord.kind == "ballot")
+        )
+        or 0
+    )

@@ -1,0 +1,428 @@
+"""Voting on phones: prove eligibility, fill a ballot (live feedback with htmx, fully usable
+without JavaScript), review it, cast it, get a receipt; look up a receipt later."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from pb.errors import NotFound, ValidationError
+from pb.i18n import gettext as _
+from pb.models import District, Eligibility, Phase, Round
+from pb.services import eligibility, rounds, voting
+from pb.services.eligibility import Voter
+from pb.services.rounds import slugify
+from pb.web.forms import text
+from pb.web.routing import Access, route
+from pb.web.security import context, make_cookie
+from pb.web.state import state
+
+VOTER_COOKIE = "pb_voter"
+RECEIPT_COOKIE = "pb_receipt"
+VOTER_MAX_AGE = 2 * 3600
+
+
+def _signer(request: Request, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(state(request).settings.secret_key, salt=salt)
+
+
+def current_voter(request: Request, rnd: Round) -> Voter | None:
+    """Who is voting: the logged-in account, or the census/code voter of this round."""
+    ctx = context(request)
+    if rnd.eligibility is Eligibility.ACCOUNT:
+        return Voter(f"account:{ctx.user.id}", None) if ctx.user else None
+    name = ("__Host-" if ctx.https else "") + VOTER_COOKIE
+    raw = request.cookies.get(name)
+    if not raw:
+        return None
+    try:
+        data = _signer(request, "pb.voter").loads(raw, max_age=VOTER_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("r") != rnd.id:
+        return None
+    return Voter(str(data["i"]), data.get("d"))
+
+
+def _voter_cookie(request: Request, rnd: Round, voter: Voter) -> str:
+    value = _signer(request, "pb.voter").dumps(
+        {"r": rnd.id, "i": voter.identity, "d": voter.district_id}
+    )
+    return make_cookie(VOTER_COOKIE, value, context(request).https, VOTER_MAX_AGE)
+
+
+def _key(request: Request, rnd: Round, voter: Voter) -> str:
+    return voting.voter_key(state(request).settings.secret_key, rnd.id, voter.identity)
+
+
+def _voter_district_key(session: Session, voter: Voter) -> str | None:
+    if voter.district_id is None:
+        return None
+    district = session.get(District, voter.district_id)
+    return slugify(district.name) if district else None
+
+
+async def hub(request: Request) -> Response:
+    """The voting page of a round: eligibility first, then the ballots still to cast."""
+    app = state(request)
+    round_id = request.path_params["round_id"]
+
+    def load(session: Session) -> dict[str, Any]:
+        rnd = rounds.get_round(session, round_id)
+        phase = rounds.effective_phase(rnd, app.today())
+        if phase is Phase.DRAFT:
+            raise NotFound(round_id)
+        voter = current_voter(request, rnd)
+        config = voting.config_of(session, rnd) if phase is Phase.VOTING else None
+        done = voting.cast_slots(session, rnd.id, _key(request, rnd, voter)) if voter else set()
+        return {
+            "round": rnd,
+            "phase": phase,
+            "voter": voter,
+            "done": done,
+            "slots": voting.slots(rnd),
+            "districts": voting.district_choices(config) if config else [],
+            "voter_district": _voter_district_key(session, voter) if voter else None,
+            "head": voting.log_head(session, rnd.id),
+        }
+
+    values = await app.db.read(load)
+    return app.renderer.render(
+        request,
+        "voting/hub.html",
+        {**values, "errors": {}, "code": request.query_params.get("code", "")[:40]},
+    )
+
+
+async def prove_census(request: Request) -> Response:
+    return await _prove(request, "census")
+
+
+async def prove_code(request: Request) -> Response:
+    return await _prove(request, "code")
+
+
+async def _prove(request: Request, how: str) -> Response:
+    app = state(request)
+    round_id = request.path_params["round_id"]
+    form = await request.form()
+    secret = app.settings.secret_key
+
+    def check(session: Session) -> tuple[Round, Voter | None, bool]:
+        rnd = rounds.get_round(session, round_id)
+        if how == "census" and rnd.eligibility is Eligibility.CENSUS:
+            voter = eligibility.check_census(
+                session, rnd.id, text(form, "identifier", 200), text(form, "proof", 200), secret
+            )
+        elif how == "code" and rnd.eligibility is Eligibility.CODES:
+            voter = eligibility.check_code(session, rnd.id, text(form, "code", 60), secret)
+        else:
+            raise HTTPException(404)
+        used = voter is not None and voting.cast_slots(
+            session, rnd.id, voting.voter_key(secret, rnd.id, voter.identity)
+        ) >= set(voting.slots(rnd))
+        return rnd, voter, used
+
+    rnd, voter, used = await app.db.read(check)
+    if voter is None or used:
+        if how == "census":
+            message = _(
+                "We could not find you on the list of voters. Check the identifier and "
+                "the second fact, exactly as on your letter."
+            )
+        elif voter is None:
+            message = _("This access code is not valid for this round. Check it and try again.")
+        else:
+            message = _("This access code has already been used.")
+        return await _hub_with_error(request, rnd, message, text(form, "code", 60))
+    response = RedirectResponse(f"/rounds/{rnd.id}/vote", status_code=303)
+    response.headers.append("set-cookie", _voter_cookie(request, rnd, voter))
+    return response
+
+
+async def _hub_with_error(request: Request, rnd: Round, message: str, code: str) -> Response:
+    app = state(request)
+    head = await app.db.read(voting.log_head, rnd.id)
+    return app.renderer.render(
+        request,
+        "voting/hub.html",
+        {
+            "round": rnd,
+            "phase": rounds.effective_phase(rnd, app.today()),
+            "voter": None,
+            "done": set(),
+            "slots": voting.slots(rnd),
+            "districts": [],
+            "voter_district": None,
+            "head": head,
+            "errors": {"": message},
+            "code": code,
+        },
+        status_code=422,
+    )
+
+
+def parse_choices(
+    form: FormData, projects: list[dict[str, Any]], kind: str
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Read a ballot form: checkboxes ``p`` (approval, knapsack) or numbers ``v_<id>``."""
+    errors: dict[str, str] = {}
+    choices: dict[str, int] = {}
+    known = {p["id"] for p in projects}
+    if kind in ("approval", "knapsack"):
+        picked = [v for v in form.getlist("p") if isinstance(v, str)]
+        if len(set(picked)) != len(picked):
+            errors[""] = _("The ballot names a project twice.")
+        for pid in picked:
+            choices[pid] = 1
+    else:
+        for key, value in form.multi_items():
+            if key.startswith("v_") and isinstance(value, str):
+                pid = key[2:]
+                if pid in choices:
+                    errors[""] = _("The ballot names a project twice.")
+                raw = value.strip() or "0"
+                try:
+                    choices[pid] = int(raw)
+                except ValueError:
+                    errors[pid] = _("Enter a whole number.")
+    if any(pid not in known for pid in choices):
+        errors[""] = _("The ballot names a project that is not on it.")
+    return choices, errors
+
+
+def _ballot_data(
+    session: Session, request: Request, round_id: int, slot: str, district_key: str | None
+) -> dict[str, Any]:
+    app = state(request)
+    rnd = rounds.get_round(session, round_id)
+    phase = rounds.effective_phase(rnd, app.today())
+    if phase is not Phase.VOTING:
+        raise HTTPException(409, "closed")
+    if slot not in voting.slots(rnd):
+        raise HTTPException(404)
+    voter = current_voter(request, rnd)
+    if voter is None:
+        raise HTTPException(403, "not-eligible")
+    config = voting.config_of(session, rnd)
+    fixed = _voter_district_key(session, voter)
+    if slot == voting.CITYWIDE:
+        key = voting.CITYWIDE
+    elif fixed is not None:
+        key = fixed
+    elif district_key:
+        key = district_key
+    else:
+        raise HTTPException(404)
+    try:
+        district = voting.district_of(config, slot, key)
+    except NotFound:
+        raise HTTPException(404) from None
+    done = slot in voting.cast_slots(session, rnd.id, _key(request, rnd, voter))
+    return {
+        "round": rnd,
+        "config": config,
+        "district": district,
+        "slot": slot,
+        "voter": voter,
+        "already": done,
+        "method": config["method"],
+    }
+
+
+def _render_ballot(
+    request: Request,
+    data: dict[str, Any],
+    choices: dict[str, int],
+    errors: dict[str, str],
+    template: str = "voting/ballot.html",
+    status: int = 200,
+    block: str | None = None,
+) -> Response:
+    fb = voting.feedback(data["config"], data["district"], choices)
+    return state(request).renderer.render(
+        request,
+        template,
+        {**data, "choices": choices, "errors": errors, "fb": fb},
+        status_code=status,
+        block=block,
+    )
+
+
+async def ballot(request: Request) -> Response:
+    app = state(request)
+    data = await app.db.read(
+        _ballot_data,
+        request,
+        request.path_params["round_id"],
+        request.path_params["slot"],
+        request.query_params.get("district"),
+    )
+    if data["already"]:
+        return RedirectResponse(f"/rounds/{data['round'].id}/vote", status_code=303)
+    return _render_ballot(request, data, {}, {})
+
+
+async def ballot_feedback(request: Request) -> Response:
+    """Live feedback (htmx): choices left, budget bar, credit meter. Changes nothing."""
+    app = state(request)
+    form = await request.form()
+    data = await app.db.read(
+        _ballot_data,
+        request,
+        request.path_params["round_id"],
+        request.path_params["slot"],
+        text(form, "district", 80),
+    )
+    choices, errors = parse_choices(form, data["district"]["projects"], data["method"]["kind"])
+    if not errors:
+        errors = voting.validate_choices(data["config"], data["district"], choices)
+    return _render_ballot(request, data, choices, errors, block="feedback")
+
+
+async def submit_ballot(request: Request) -> Response:
+    """``step=review`` shows the ballot back for checking; ``step=cast`` casts it."""
+    app = state(request)
+    ctx = context(request)
+    form = await request.form()
+    round_id, slot = request.path_params["round_id"], request.path_params["slot"]
+    data = await app.db.read(_ballot_data, request, round_id, slot, text(form, "district", 80))
+    if data["already"]:
+        raise HTTPException(409, "already")
+    choices, errors = parse_choices(form, data["district"]["projects"], data["method"]["kind"])
+    if not errors:
+        errors = voting.validate_choices(data["config"], data["district"], choices)
+    step = text(form, "step", 10)
+    if errors:
+        return _render_ballot(request, data, choices, errors, status=422)
+    if step == "edit":
+        return _render_ballot(request, data, choices, {})
+    if step != "cast":
+        return _render_ballot(request, data, choices, {}, template="voting/review.html")
+    voter_key = _key(request, data["round"], data["voter"])
+    try:
+        receipt = await app.db.write(
+            voting.cast,
+            round_id,
+            slot,
+            data["district"]["key"],
+            voter_key,
+            choices,
+            "online",
+            app.today(),
+        )
+    except voting.AlreadyVoted:
+        raise HTTPException(409, "already") from None
+    except voting.VotingClosed:
+        raise HTTPException(409, "closed") from None
+    except ValidationError as exc:
+        return _render_ballot(request, data, choices, exc.errors, status=422)
+    response = RedirectResponse(f"/rounds/{round_id}/receipt", status_code=303)
+    # The receipt code reaches the next page in a short-lived signed cookie, never in a URL.
+    value = _signer(request, "pb.receipt").dumps([round_id, receipt.code])
+    response.headers.append("set-cookie", make_cookie(RECEIPT_COOKIE, value, ctx.https, 600))
+    return response
+
+
+async def receipt_page(request: Request) -> Response:
+    app = state(request)
+    ctx = context(request)
+    round_id = request.path_params["round_id"]
+    raw = request.cookies.get(("__Host-" if ctx.https else "") + RECEIPT_COOKIE, "")
+    try:
+        saved_round, code = _signer(request, "pb.receipt").loads(raw, max_age=600)
+    except (BadSignature, ValueError, TypeError):
+        return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
+    if saved_round != round_id:
+        return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
+    found = await app.db.read(voting.lookup_receipt, code)
+    if found is None:
+        raise HTTPException(404)
+    return app.renderer.render(request, "voting/receipt.html", {"r": found})
+
+
+async def receipt_lookup_form(request: Request) -> Response:
+    return state(request).renderer.render(
+        request, "voting/lookup.html", {"result": None, "code": "", "searched": False}
+    )
+
+
+async def receipt_lookup(request: Request) -> Response:
+    """Anyone can check a receipt: is the ballot in the log, where, with which hash."""
+    app = state(request)
+    code = text(await request.form(), "code", 80)
+    found = await app.db.read(voting.lookup_receipt, code)
+    return app.renderer.render(
+        request,
+        "voting/lookup.html",
+        {"result": found, "code": code, "searched": True},
+        status_code=200 if found else 404,
+    )
+
+
+async def short_code(request: Request) -> Response:
+    """The short URL printed on a letter: open the round's voting page with the code filled."""
+    app = state(request)
+    code = request.path_params["code"]
+
+    def find(session: Session) -> int | None:
+        from sqlalchemy import select
+
+        from pb.models import AccessCode
+
+        return session.scalar(
+            select(AccessCode.round_id).where(
+                AccessCode.code_hash
+                == (
+                    eligibility.keyed_hash(
+                        app.settings.secret_key, "code", eligibility.normalize_code(code)
+                    )
+                )
+            )
+        )
+
+    round_id = await app.db.read(find)
+    if round_id is None:
+        raise HTTPException(404)
+    return RedirectResponse(f"/rounds/{round_id}/vote?code={code[:40]}", status_code=303)
+
+
+async def log_head(request: Request) -> Response:
+    """The ballot log fingerprint, for the round page (htmx polls it)."""
+    app = state(request)
+    round_id = request.path_params["round_id"]
+    head = await app.db.read(voting.log_head, round_id)
+    return app.renderer.render(request, "voting/_head.html", {"head": head, "round_id": round_id})
+
+
+routes = [
+    route("/rounds/{round_id:int}/vote", hub, access=Access.PUBLIC),
+    route(
+        "/rounds/{round_id:int}/vote/census", prove_census, access=Access.PUBLIC, methods=["POST"]
+    ),
+    route("/rounds/{round_id:int}/vote/code", prove_code, access=Access.PUBLIC, methods=["POST"]),
+    route("/rounds/{round_id:int}/vote/{slot:str}", ballot, access=Access.PUBLIC),
+    route(
+        "/rounds/{round_id:int}/vote/{slot:str}",
+        submit_ballot,
+        access=Access.PUBLIC,
+        methods=["POST"],
+    ),
+    route(
+        "/rounds/{round_id:int}/vote/{slot:str}/feedback",
+        ballot_feedback,
+        access=Access.PUBLIC,
+        methods=["POST"],
+    ),
+    route("/rounds/{round_id:int}/receipt", receipt_page, access=Access.PUBLIC),
+    route("/rounds/{round_id:int}/log-head", log_head, access=Access.PUBLIC),
+    route("/receipts", receipt_lookup_form, access=Access.PUBLIC, name="receipts"),
+    route("/receipts", receipt_lookup, access=Access.PUBLIC, methods=["POST"]),
+    route("/c/{code:str}", short_code, access=Access.PUBLIC),
+]
