@@ -1,0 +1,177 @@
+"""Casting ballots: validation, one ballot per voter, and a chain auditors can recompute."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, inspect, select
+
+from pb import clock
+from pb.audit import ballot_problems, verify_chain
+from pb.audit.config import check_config
+from pb.db import Database
+from pb.errors import ValidationError
+from pb.models import BallotRecord, Participation, Round, VotingMethod
+from pb.services import rounds, voting
+from tests.builders import make_voting_round
+
+TODAY = clock.today("UTC")
+
+
+def cast(db: Database, r: dict[str, Any], voter: str, choices: dict[str, int],
+         slot: str = "citywide", district: str = "citywide",
+         channel: str = "online") -> voting.Receipt:
+    return db.write_sync(voting.cast, r["round_id"], slot, district, voter, choices, channel,
+                         TODAY)
+
+
+def records(db: Database, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
+    rows = db.read_sync(lambda s: list(s.scalars(select(BallotRecord).where(
+        BallotRecord.round_id == round_id).order_by(BallotRecord.seq))))
+    return [json.loads(r.record) for r in rows], [r.hash for r in rows]
+
+
+def counts(db: Database) -> tuple[int, int]:
+    return db.read_sync(lambda s: (
+        s.scalar(select(func.count()).select_from(Participation)),
+        s.scalar(select(func.count()).select_from(BallotRecord).where(
+            BallotRecord.kind == "ballot"))))
+
+
+def test_cast_chains_a_ballot_that_audits(db: Database) -> None:
+    r = make_voting_round(db)
+    p = r["projects"]["citywide"]
+    first = cast(db, r, "voter-1", {p[0]: 1, p[2]: 1})
+    second = cast(db, r, "voter-2", {p[1]: 1})
+    assert (first.seq, second.seq) == (1, 2)
+    recs, hashes = records(db, r["round_id"])
+    assert verify_chain(recs, hashes) == []
+    rnd = db.read_sync(lambda s: s.get(Round, r["round_id"]))
+    assert recs[0] == {"kind": "genesis", "seq": 0, "round": str(rnd.id),
+                       "config_sha256": rnd.config_sha256}
+    check_config(json.loads(rnd.locked_config))
+    assert recs[1]["choices"] == {p[0]: 1, p[2]: 1}
+    assert recs[1]["day"] == TODAY.isoformat() and recs[1]["receipt"] == first.code
+    assert hashes[-1] == db.read_sync(voting.log_head, r["round_id"]).hash
+
+
+def test_participation_and_ballot_share_nothing(db: Database) -> None:
+    participation = {c.name for c in inspect(Participation).columns}
+    ballot = {c.name for c in inspect(BallotRecord).columns}
+    assert participation == {"round_id", "slot", "voter_key"}
+    assert participation & ballot == {"round_id"}
+    assert not any("time" in c or c.endswith("_at") for c in ballot)
+
+
+def test_second_ballot_is_refused_and_nothing_changes(db: Database) -> None:
+    r = make_voting_round(db)
+    p = r["projects"]["citywide"]
+    cast(db, r, "voter-1", {p[0]: 1})
+    with pytest.raises(voting.AlreadyVoted):
+        cast(db, r, "voter-1", {p[1]: 1})
+    assert counts(db) == (1, 1)
+    # The district ballot is another slot: one each.
+    cast(db, r, "voter-1", {r["projects"]["north"][0]: 1}, "district", "north")
+    with pytest.raises(voting.AlreadyVoted):
+        cast(db, r, "voter-1", {r["projects"]["south"][0]: 1}, "district", "south")
+    assert counts(db) == (2, 2)
+
+
+@pytest.mark.parametrize("method, choices, message", [
+    (VotingMethod.APPROVAL, {}, "at least 1"),
+    (VotingMethod.APPROVAL, {0: 1, 1: 1, 2: 1}, "at most 2"),
+    (VotingMethod.APPROVAL, {0: 2}, "Choose a project or leave it"),
+    (VotingMethod.APPROVAL, {"999": 1}, "not on it"),
+    (VotingMethod.KNAPSACK, {0: 1, 1: 1, 2: 1}, "more than the budget"),
+    (VotingMethod.QUADRATIC, {0: 4, 1: 4}, "more voice credits"),
+    (VotingMethod.QUADRATIC, {0: -1}, "0 or more"),
+    (VotingMethod.CUMULATIVE, {0: 6, 1: 5}, "more points"),
+    (VotingMethod.CUMULATIVE, {0: 7}, "At most 6"),
+])
+def test_invalid_ballots_are_refused_and_nothing_is_stored(
+    db: Database, method: VotingMethod, choices: dict[Any, int], message: str
+) -> None:
+    r = make_voting_round(db, method=method)
+    p = r["projects"]["citywide"]
+    ballot = {(p[k] if isinstance(k, int) else k): v for k, v in choices.items()}
+    with pytest.raises(ValidationError) as exc:
+        cast(db, r, "voter-1", ballot)
+    assert message in " ".join(exc.value.errors.values())
+    assert counts(db) == (0, 0)
+
+
+def test_another_districts_project_is_refused(db: Database) -> None:
+    r = make_voting_round(db)
+    with pytest.raises(ValidationError):
+        cast(db, r, "v", {r["projects"]["south"][0]: 1}, "district", "north")
+    assert counts(db) == (0, 0)
+
+
+def test_voting_closed(db: Database) -> None:
+    r = make_voting_round(db)
+    later = TODAY.replace(year=TODAY.year + 1)
+    with pytest.raises(voting.VotingClosed):
+        db.write_sync(voting.cast, r["round_id"], "citywide", "citywide", "v",
+                      {r["projects"]["citywide"][0]: 1}, "online", later)
+    # Paper ballots may still be entered after the last day, until results are published.
+    db.write_sync(voting.cast, r["round_id"], "citywide", "citywide", "v",
+                  {r["projects"]["citywide"][0]: 1}, "paper", later)
+
+
+CONFIG = {"method": {"kind": "quadratic", "credits": 25, "max_per_project": None,
+                     "min_choices": None, "max_choices": None, "points": None}}
+DISTRICT = {"key": "citywide", "budget": 100, "projects": [
+    {"id": "1", "cost": 40}, {"id": "2", "cost": 30}, {"id": "3", "cost": 50}]}
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(["approval", "knapsack", "quadratic", "cumulative"]),
+       values=st.dictionaries(st.sampled_from(["1", "2", "3"]), st.integers(1, 7)),
+       low=st.none() | st.integers(0, 3), high=st.none() | st.integers(1, 3),
+       cap=st.none() | st.integers(1, 6))
+def test_web_validation_agrees_with_the_audit(kind: str, values: dict[str, int],
+                                              low: int | None, high: int | None,
+                                              cap: int | None) -> None:
+    config = {"method": {"kind": kind, "credits": 25, "points": 10, "min_choices": low,
+                         "max_choices": high, "max_per_project": cap}}
+    ours = voting.validate_choices(config, DISTRICT, values)
+    theirs = ballot_problems(config, DISTRICT, values)
+    assert (ours == {}) == (theirs == []), (ours, theirs)
+
+
+@pytest.mark.parametrize("same_voter", [True, False], ids=["one-voter", "many-voters"])
+def test_200_simultaneous_casts(db: Database, same_voter: bool) -> None:
+    r = make_voting_round(db)
+    p = r["projects"]["citywide"]
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        voter = "same" if same_voter else f"voter-{n}"
+        try:
+            cast(db, r, voter, {p[n % 3]: 1})
+            result = "ok"
+        except voting.AlreadyVoted:
+            result = "already"
+        except Exception as exc:  # noqa: BLE001 - any other failure is the bug we look for
+            result = f"error: {exc!r}"
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not [o for o in outcomes if o.startswith("error")]
+    expected = 1 if same_voter else 200
+    assert outcomes.count("ok") == expected
+    assert counts(db) == (expected, expected)
+    recs, hashes = records(db, r["round_id"])
+    assert verify_chain(recs, hashes) == []
+    assert [rec["seq"] for rec in recs] == list(range(expected + 1))
