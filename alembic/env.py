@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from pb.db import make_engine
 from pb.models import Base
 from pb.models.base import UTCDateTime

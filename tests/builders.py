@@ -121,36 +121,56 @@ def make_proposal(
     return db.write_sync(build)
 
 
-def make_voting_round(db: Database, method: VotingMethod = VotingMethod.APPROVAL,
-                      eligibility: Eligibility = Eligibility.ACCOUNT,
-                      scope: VotingScope = VotingScope.BOTH, costs: tuple[int, ...] = (
-                          60_000_00, 30_000_00, 20_000_00), **overrides: Any) -> dict[str, Any]:
+def make_voting_round(
+    db: Database,
+    method: VotingMethod = VotingMethod.APPROVAL,
+    eligibility: Eligibility = Eligibility.ACCOUNT,
+    scope: VotingScope = VotingScope.BOTH,
+    costs: tuple[int, ...] = (60_000_00, 30_000_00, 20_000_00),
+    **overrides: Any,
+) -> dict[str, Any]:
     """A round in its voting phase with projects on every ballot; returns ids and keys."""
     districts = make_districts(db)
     limits: dict[str, Any] = {
         VotingMethod.APPROVAL: {"min_choices": 1, "max_choices": 2},
         VotingMethod.KNAPSACK: {"min_choices": None, "max_choices": None},
         VotingMethod.QUADRATIC: {"min_choices": None, "max_choices": None, "credits": 25},
-        VotingMethod.CUMULATIVE: {"min_choices": None, "max_choices": None, "points": 10,
-                                  "max_per_project": 6},
+        VotingMethod.CUMULATIVE: {
+            "min_choices": None,
+            "max_choices": None,
+            "points": 10,
+            "max_per_project": 6,
+        },
     }[method]
     citywide = 100_000_00 if scope is not VotingScope.DISTRICT else 0
     per_district = 100_000_00 if scope is not VotingScope.CITYWIDE else 0
-    data = round_input(districts, "voting", method=method, eligibility=eligibility, scope=scope,
-                       citywide_budget=citywide,
-                       district_budgets={d: per_district for d in districts},
-                       total_budget=citywide + 2 * per_district, **{**limits, **overrides})
+    data = round_input(
+        districts,
+        "voting",
+        method=method,
+        eligibility=eligibility,
+        scope=scope,
+        citywide_budget=citywide,
+        district_budgets={d: per_district for d in districts},
+        total_budget=citywide + 2 * per_district,
+        **{**limits, **overrides},
+    )
     round_id = db.write_sync(lambda s: rounds.create_round(s, None, data).id)  # type: ignore[arg-type]
     projects: dict[str, list[str]] = {"citywide": [], "north": [], "south": []}
-    for key, district_id in (("citywide", None), ("north", districts[0]),
-                             ("south", districts[1])):
+    for key, district_id in (("citywide", None), ("north", districts[0]), ("south", districts[1])):
         if (key == "citywide") == (citywide == 0) and key == "citywide":
             continue
         if key != "citywide" and per_district == 0:
             continue
         for n, cost in enumerate(costs):
-            pid = make_proposal(db, round_id, None, f"{key} project {n}",  # type: ignore[arg-type]
-                                district_id=district_id, status=ProposalStatus.ACCEPTED,
-                                feasible_cost=cost)
+            pid = make_proposal(
+                db,
+                round_id,
+                None,
+                f"{key} project {n}",  # type: ignore[arg-type]
+                district_id=district_id,
+                status=ProposalStatus.ACCEPTED,
+                feasible_cost=cost,
+            )
             projects[key].append(str(pid))
     return {"round_id": round_id, "districts": districts, "projects": projects}

@@ -8,7 +8,6 @@ Create Date: 2026-11-23 16:10:40.365888
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = "0001"

@@ -17,30 +17,46 @@ from pb.audit.config import check_config
 from pb.db import Database
 from pb.errors import ValidationError
 from pb.models import BallotRecord, Participation, Round, VotingMethod
-from pb.services import rounds, voting
+from pb.services import voting
 from tests.builders import make_voting_round
 
 TODAY = clock.today("UTC")
 
 
-def cast(db: Database, r: dict[str, Any], voter: str, choices: dict[str, int],
-         slot: str = "citywide", district: str = "citywide",
-         channel: str = "online") -> voting.Receipt:
-    return db.write_sync(voting.cast, r["round_id"], slot, district, voter, choices, channel,
-                         TODAY)
+def cast(
+    db: Database,
+    r: dict[str, Any],
+    voter: str,
+    choices: dict[str, int],
+    slot: str = "citywide",
+    district: str = "citywide",
+    channel: str = "online",
+) -> voting.Receipt:
+    return db.write_sync(voting.cast, r["round_id"], slot, district, voter, choices, channel, TODAY)
 
 
 def records(db: Database, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
-    rows = db.read_sync(lambda s: list(s.scalars(select(BallotRecord).where(
-        BallotRecord.round_id == round_id).order_by(BallotRecord.seq))))
+    rows = db.read_sync(
+        lambda s: list(
+            s.scalars(
+                select(BallotRecord)
+                .where(BallotRecord.round_id == round_id)
+                .order_by(BallotRecord.seq)
+            )
+        )
+    )
     return [json.loads(r.record) for r in rows], [r.hash for r in rows]
 
 
 def counts(db: Database) -> tuple[int, int]:
-    return db.read_sync(lambda s: (
-        s.scalar(select(func.count()).select_from(Participation)),
-        s.scalar(select(func.count()).select_from(BallotRecord).where(
-            BallotRecord.kind == "ballot"))))
+    return db.read_sync(
+        lambda s: (
+            s.scalar(select(func.count()).select_from(Participation)),
+            s.scalar(
+                select(func.count()).select_from(BallotRecord).where(BallotRecord.kind == "ballot")
+            ),
+        )
+    )
 
 
 def test_cast_chains_a_ballot_that_audits(db: Database) -> None:
@@ -52,8 +68,12 @@ def test_cast_chains_a_ballot_that_audits(db: Database) -> None:
     recs, hashes = records(db, r["round_id"])
     assert verify_chain(recs, hashes) == []
     rnd = db.read_sync(lambda s: s.get(Round, r["round_id"]))
-    assert recs[0] == {"kind": "genesis", "seq": 0, "round": str(rnd.id),
-                       "config_sha256": rnd.config_sha256}
+    assert recs[0] == {
+        "kind": "genesis",
+        "seq": 0,
+        "round": str(rnd.id),
+        "config_sha256": rnd.config_sha256,
+    }
     check_config(json.loads(rnd.locked_config))
     assert recs[1]["choices"] == {p[0]: 1, p[2]: 1}
     assert recs[1]["day"] == TODAY.isoformat() and recs[1]["receipt"] == first.code
@@ -82,17 +102,20 @@ def test_second_ballot_is_refused_and_nothing_changes(db: Database) -> None:
     assert counts(db) == (2, 2)
 
 
-@pytest.mark.parametrize("method, choices, message", [
-    (VotingMethod.APPROVAL, {}, "at least 1"),
-    (VotingMethod.APPROVAL, {0: 1, 1: 1, 2: 1}, "at most 2"),
-    (VotingMethod.APPROVAL, {0: 2}, "Choose a project or leave it"),
-    (VotingMethod.APPROVAL, {"999": 1}, "not on it"),
-    (VotingMethod.KNAPSACK, {0: 1, 1: 1, 2: 1}, "more than the budget"),
-    (VotingMethod.QUADRATIC, {0: 4, 1: 4}, "more voice credits"),
-    (VotingMethod.QUADRATIC, {0: -1}, "0 or more"),
-    (VotingMethod.CUMULATIVE, {0: 6, 1: 5}, "more points"),
-    (VotingMethod.CUMULATIVE, {0: 7}, "At most 6"),
-])
+@pytest.mark.parametrize(
+    "method, choices, message",
+    [
+        (VotingMethod.APPROVAL, {}, "at least 1"),
+        (VotingMethod.APPROVAL, {0: 1, 1: 1, 2: 1}, "at most 2"),
+        (VotingMethod.APPROVAL, {0: 2}, "Choose a project or leave it"),
+        (VotingMethod.APPROVAL, {"999": 1}, "not on it"),
+        (VotingMethod.KNAPSACK, {0: 1, 1: 1, 2: 1}, "more than the budget"),
+        (VotingMethod.QUADRATIC, {0: 4, 1: 4}, "more voice credits"),
+        (VotingMethod.QUADRATIC, {0: -1}, "0 or more"),
+        (VotingMethod.CUMULATIVE, {0: 6, 1: 5}, "more points"),
+        (VotingMethod.CUMULATIVE, {0: 7}, "At most 6"),
+    ],
+)
 def test_invalid_ballots_are_refused_and_nothing_is_stored(
     db: Database, method: VotingMethod, choices: dict[Any, int], message: str
 ) -> None:
@@ -116,29 +139,67 @@ def test_voting_closed(db: Database) -> None:
     r = make_voting_round(db)
     later = TODAY.replace(year=TODAY.year + 1)
     with pytest.raises(voting.VotingClosed):
-        db.write_sync(voting.cast, r["round_id"], "citywide", "citywide", "v",
-                      {r["projects"]["citywide"][0]: 1}, "online", later)
+        db.write_sync(
+            voting.cast,
+            r["round_id"],
+            "citywide",
+            "citywide",
+            "v",
+            {r["projects"]["citywide"][0]: 1},
+            "online",
+            later,
+        )
     # Paper ballots may still be entered after the last day, until results are published.
-    db.write_sync(voting.cast, r["round_id"], "citywide", "citywide", "v",
-                  {r["projects"]["citywide"][0]: 1}, "paper", later)
+    db.write_sync(
+        voting.cast,
+        r["round_id"],
+        "citywide",
+        "citywide",
+        "v",
+        {r["projects"]["citywide"][0]: 1},
+        "paper",
+        later,
+    )
 
 
-CONFIG = {"method": {"kind": "quadratic", "credits": 25, "max_per_project": None,
-                     "min_choices": None, "max_choices": None, "points": None}}
-DISTRICT = {"key": "citywide", "budget": 100, "projects": [
-    {"id": "1", "cost": 40}, {"id": "2", "cost": 30}, {"id": "3", "cost": 50}]}
+CONFIG = {
+    "method": {
+        "kind": "quadratic",
+        "credits": 25,
+        "max_per_project": None,
+        "min_choices": None,
+        "max_choices": None,
+        "points": None,
+    }
+}
+DISTRICT = {
+    "key": "citywide",
+    "budget": 100,
+    "projects": [{"id": "1", "cost": 40}, {"id": "2", "cost": 30}, {"id": "3", "cost": 50}],
+}
 
 
 @settings(max_examples=200, deadline=None)
-@given(kind=st.sampled_from(["approval", "knapsack", "quadratic", "cumulative"]),
-       values=st.dictionaries(st.sampled_from(["1", "2", "3"]), st.integers(1, 7)),
-       low=st.none() | st.integers(0, 3), high=st.none() | st.integers(1, 3),
-       cap=st.none() | st.integers(1, 6))
-def test_web_validation_agrees_with_the_audit(kind: str, values: dict[str, int],
-                                              low: int | None, high: int | None,
-                                              cap: int | None) -> None:
-    config = {"method": {"kind": kind, "credits": 25, "points": 10, "min_choices": low,
-                         "max_choices": high, "max_per_project": cap}}
+@given(
+    kind=st.sampled_from(["approval", "knapsack", "quadratic", "cumulative"]),
+    values=st.dictionaries(st.sampled_from(["1", "2", "3"]), st.integers(1, 7)),
+    low=st.none() | st.integers(0, 3),
+    high=st.none() | st.integers(1, 3),
+    cap=st.none() | st.integers(1, 6),
+)
+def test_web_validation_agrees_with_the_audit(
+    kind: str, values: dict[str, int], low: int | None, high: int | None, cap: int | None
+) -> None:
+    config = {
+        "method": {
+            "kind": kind,
+            "credits": 25,
+            "points": 10,
+            "min_choices": low,
+            "max_choices": high,
+            "max_per_project": cap,
+        }
+    }
     ours = voting.validate_choices(config, DISTRICT, values)
     theirs = ballot_problems(config, DISTRICT, values)
     assert (ours == {}) == (theirs == []), (ours, theirs)
@@ -158,7 +219,7 @@ def test_200_simultaneous_casts(db: Database, same_voter: bool) -> None:
             result = "ok"
         except voting.AlreadyVoted:
             result = "already"
-        except Exception as exc:  # noqa: BLE001 - any other failure is the bug we look for
+        except Exception as exc:
             result = f"error: {exc!r}"
         with lock:
             outcomes.append(result)
