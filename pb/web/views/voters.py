@@ -57,10 +57,13 @@ async def upload_census(request: Request) -> Response:
     form = await request.form(max_part_size=MAX_UPLOAD)
     upload = form.get("file")
     errors: dict[str, str] = {}
-    if not isinstance(upload, UploadFile) or not upload.filename:
+    data = b""
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+    await form.close()
+    if not data:
         errors["file"] = _("Choose a CSV file.")
     else:
-        data = await upload.read()
         try:
             count = await app.db.write(
                 eligibility.import_census, ctx.user.id, round_id, data, app.settings.secret_key
