@@ -4,12 +4,14 @@ Read a pabulib file with :func:`load`/:func:`loads`, run a rule by name with :fu
 a rule function directly, and publish ``Outcome.to_json_dict()``.
 """
 
-from pb.tally.errors import PabulibError, RuleError, TallyError
+from pb.tally.errors import BallotError, PabulibError, RuleError, TallyError
+from pb.tally.funding import quadratic_funding
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
 from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comparison
 from pb.tally.model import Ballot, Election, Project
 from pb.tally.outcome import Outcome, ProjectResult, Step, Tie, canonical_json
 from pb.tally.pabulib import dump, dumps, load, loads
+from pb.tally.quadratic import quadratic_cost, validate_quadratic_ballot
 from pb.tally.rules import RULES, tally
 from pb.tally.tiebreak import DEFAULT_TIE_BREAK, TieBreak, natural_key
 
@@ -17,6 +19,7 @@ __all__ = [
     "DEFAULT_TIE_BREAK",
     "RULES",
     "Ballot",
+    "BallotError",
     "Election",
     "Outcome",
     "PabulibError",
@@ -39,5 +42,8 @@ __all__ = [
     "load",
     "loads",
     "natural_key",
+    "quadratic_cost",
+    "quadratic_funding",
     "tally",
+    "validate_quadratic_ballot",
 ]

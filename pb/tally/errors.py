@@ -22,3 +22,7 @@ class PabulibError(TallyError):
 
 class RuleError(TallyError):
     """An unknown rule, or options a rule cannot work with (e.g. a missing threshold)."""
+
+
+class BallotError(TallyError):
+    """A ballot that breaks the rules of its voting method (e.g. too many voice credits)."""

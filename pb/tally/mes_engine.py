@@ -130,17 +130,23 @@ class MESProblem:
         self.free = tuple(c.id for c in tie_break.order(free))
         self.tie_break = tie_break
         self.tie_keys = [tie_break.key(c) for c in self.candidates]
+        # position in the tie-break order: makes every run independent of the project order
+        self.tie_rank = [0] * len(self.candidates)
+        for rank, j in enumerate(
+            sorted(range(len(self.candidates)), key=self.tie_keys.__getitem__)
+        ):
+            self.tie_rank[j] = rank
 
     def run(self, per_voter: Fraction) -> MESRun:
         """Run MES with ``per_voter`` money for every voter; see the module docstring."""
         money = _Money(per_voter, len(self.weights))
-        heap: list[tuple[Fraction, int]] = []
+        heap: list[tuple[Fraction, int, int]] = []
         for j, cost in enumerate(self.costs):
             # lower bound of the price: nobody capped
             if self.cost_utility:
-                heap.append((Fraction(1, self.total_weight[j]), j))
+                heap.append((Fraction(1, self.total_weight[j]), self.tie_rank[j], j))
             else:
-                heap.append((Fraction(cost, self.total_utility[j]), j))
+                heap.append((Fraction(cost, self.total_utility[j]), self.tie_rank[j], j))
         heapq.heapify(heap)
         money_left = per_voter * self.voters
         purchases: list[Purchase] = []
@@ -152,7 +158,7 @@ class MESProblem:
             best_rho: Fraction | None = None
             priced: list[tuple[Fraction, int]] = []
             while heap and (best_rho is None or heap[0][0] <= best_rho):
-                _, j = heapq.heappop(heap)
+                _, _, j = heapq.heappop(heap)
                 rho, available = self._price(j, money)
                 if rho is None:
                     dropped.append(
@@ -166,11 +172,11 @@ class MESProblem:
                     best.append(j)
             if best_rho is None:
                 break
-            best.sort(key=self.tie_keys.__getitem__)
+            best.sort(key=self.tie_rank.__getitem__)
             winner = best[0]
             for rho, j in priced:
                 if j != winner:
-                    heapq.heappush(heap, (rho, j))
+                    heapq.heappush(heap, (rho, self.tie_rank[j], j))
             cost = self.costs[winner]
             capped = self._charge(winner, best_rho, money)
             money_left -= cost

@@ -65,6 +65,7 @@ class ProjectResult:
     selected: bool
 
     def to_json_dict(self) -> dict[str, JSONValue]:
+        """This result as JSON values."""
         return {
             "id": self.id,
             "cost": self.cost,
@@ -86,6 +87,7 @@ class Tie:
     decided_by: str
 
     def to_json_dict(self) -> dict[str, JSONValue]:
+        """This tie as JSON values."""
         return {
             "context": self.context,
             "on": self.on,
@@ -106,6 +108,7 @@ class Step:
     data: Mapping[str, JSONValue] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, JSONValue]:
+        """This step as JSON values."""
         return {
             "kind": self.kind,
             "text": self.text,
@@ -137,6 +140,7 @@ class Outcome:
 
     @property
     def selected_set(self) -> frozenset[str]:
+        """The funded project ids, as a set."""
         return frozenset(self.selected)
 
     def to_json_dict(self) -> dict[str, JSONValue]:

@@ -53,6 +53,7 @@ from pb.tally.pabulib_writer import dump, dumps
 __all__ = ["dump", "dumps", "load", "loads", "parse_amount"]
 
 _SECTIONS = ("meta", "projects", "votes")
+_SECTION_START = frozenset('mMpPvV "\t')
 _NUMBER = re.compile(r"[+-]?(\d+)(\.\d*)?|[+-]?\.\d+")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\t'")
 
@@ -166,8 +167,8 @@ def _sections(lines: list[str]) -> dict[str, _Section]:
     sections: dict[str, _Section] = {}
     current: _Section | None = None
     for number, raw in enumerate(lines, start=1):
-        if current is not None and current.header is not None and len(raw) > 8:
-            continue  # a data row: too long to be a section name
+        if current is not None and current.header is not None and raw[:1] not in _SECTION_START:
+            continue  # a data row (fast path: cannot start a section name)
         if not raw or raw.isspace():
             continue
         word = raw.strip().rstrip(";").strip().lower()

@@ -42,7 +42,10 @@ def format_text(outcome: Outcome, election: Election | None = None) -> str:
     if outcome.details:
         lines += ["", "Details:"]
         for key in sorted(outcome.details):
-            lines.append(f"  {key}: {outcome.details[key]}")
+            value = outcome.details[key]
+            if isinstance(value, dict) and "exact" in value:  # an exact number
+                value = f"{value['decimal']} (exactly {value['exact']})"
+            lines.append(f"  {key}: {value}")
     lines += ["", f"Ties broken ({len(outcome.ties)}):"]
     for t in outcome.ties:
         lines.append(

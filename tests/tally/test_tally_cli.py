@@ -65,6 +65,17 @@ def test_malformed_file_exits_2_naming_file_and_line(
     )
 
 
+def test_a_file_without_a_rule_needs_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleless = tmp_path / "ruleless.pb"
+    text = GDYNIA.read_text(encoding="utf-8").replace("rule;greedy-no-skip\n", "")
+    ruleless.write_text(text, encoding="utf-8")
+    assert main([str(ruleless)]) == 2
+    assert "no rule given and META names none" in capsys.readouterr().err
+    assert main([str(ruleless), "--rule", "greedy"]) == 0
+
+
 def test_not_utf8_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "latin1.pb"
     bad.write_bytes(b"META\nkey;value\ndescription;\xe9t\xe9\n")

@@ -32,3 +32,10 @@ def test_real_file_reproduces_the_published_selection(path: Path) -> None:
         return
     published = {p.id for p in election.projects if p.extra["selected"] == "1"}
     assert set(outcome.selected) == published
+
+
+def test_lodz_2022_reproduces_the_published_selection(lodz_path: Path) -> None:
+    election = load(lodz_path)
+    assert len(election.ballots) == 90_494
+    published = {p.id for p in election.projects if p.extra["selected"] == "1"}
+    assert set(tally(election).selected) == published

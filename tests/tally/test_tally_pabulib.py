@@ -40,6 +40,13 @@ def test_reads_a_small_file() -> None:
     ]
 
 
+def test_section_names_with_trailing_separators_and_spaces() -> None:
+    text = SMALL.replace("PROJECTS\n", " Projects;;;\n").replace("VOTES\n", "VOTES;;\n")
+    e = loads(text.replace("META\n", "META;\n"))
+    assert len(e.projects) == 2
+    assert len(e.ballots) == 2
+
+
 def test_bom_crlf_cr_and_blank_lines() -> None:
     text = "\ufeff" + SMALL.replace("\n", "\r\n").replace("PROJECTS", "\r\nPROJECTS\r", 1)
     text = text.replace("VOTES", "\n\nVOTES")
