@@ -122,8 +122,9 @@ def test_edited_results_are_caught_and_named(
         files["results.json"] = canonical_bytes(results) + b"\n"
 
     out = _failed(_tampered(bundle_path, write, edit, fix_digests=True), capsys)
-    assert "✗ results: 1 problem(s)" in out
-    assert "district 'north', field 'spent'" in out
+    assert "✗ results: 2 problem(s)" in out
+    assert "district 'north': spent differ" in out
+    assert "district 'north', field 'spent': published " in out
 
 
 def test_results_that_are_not_canonical_are_caught(

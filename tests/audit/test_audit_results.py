@@ -131,3 +131,29 @@ def test_pabutools_reads_every_export_and_its_greedy_agrees(seed: int) -> None:
         assert sorted(p.name for p in funded) == sorted(
             document["districts"][district["key"]]["selected"]
         )
+
+
+def test_differences_are_named_by_district_and_field() -> None:
+    from pb.audit.results_diff import describe_difference
+
+    published = {
+        "rule": "greedy",
+        "districts": {
+            "north": {"selected": ["1", "2"], "spent": 10, "steps": [{"text": "a"}] * 6},
+            "south": {"selected": ["3"], "spent": 5},
+        },
+    }
+    recomputed = copy.deepcopy(published)
+    recomputed["rule"] = "equalshares"
+    recomputed["districts"]["north"]["selected"] = ["1"]
+    recomputed["districts"]["north"]["steps"] = [{"text": "b"}] * 6
+    assert describe_difference(published, published) == []
+    assert describe_difference(published, recomputed) == [
+        "field 'rule': published 'greedy', re-tally 'equalshares'",
+        "district 'north': selected, steps differ",
+        "district 'north', field 'selected': published ['1', '2'], re-tally ['1']",
+        "district 'north', field 'steps[0].text': published 'a', re-tally 'b'",
+        "district 'north', field 'steps[1].text': published 'a', re-tally 'b'",
+        "district 'north', field 'steps[2].text': published 'a', re-tally 'b'",
+        "district 'north': 3 more difference(s)",
+    ]
