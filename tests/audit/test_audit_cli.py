@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from audit_builders import Round, bundle_bytes, edit_manifest, log_entries, members, rezip, set_log
-from conftest import REPO
 
 from pb.audit.canonical import canonical_bytes
 from pb.audit.cli import main
@@ -22,6 +21,7 @@ from pb.audit.verify import audit_bundle
 from pb.tally import loads
 
 Write = Callable[[bytes], Path]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _audit(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -59,7 +59,7 @@ def _failed(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
 def _tampered(
     bundle_path: Path,
     write: Write,
-    change: Callable[[dict[str, bytes]], None],
+    change: Callable[[dict[str, bytes]], object],
     *,
     fix_digests: bool = False,
 ) -> Path:
