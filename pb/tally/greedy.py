@@ -26,14 +26,19 @@ __all__ = ["greedy", "greedy_no_skip", "greedy_ranking", "greedy_threshold", "ma
 
 
 def greedy_ranking(
-    election: Election, tie_break: TieBreak = DEFAULT_TIE_BREAK, threshold: int | None = None
+    election: Election,
+    tie_break: TieBreak = DEFAULT_TIE_BREAK,
+    threshold: int | None = None,
+    scores: Mapping[str, int] | None = None,
 ) -> tuple[list[Candidate], list[Tie]]:
     """All projects ranked by score descending, equal scores ordered by ``tie_break``.
 
     Returns the ranking and one :class:`Tie` per group of two or more projects with equal score
     (only groups scoring at least ``threshold`` when one is given: the others are not eligible).
+    ``scores`` defaults to :func:`project_scores`.
     """
-    scores = project_scores(election)
+    if scores is None:
+        scores = project_scores(election)
     candidates = [Candidate(p.id, p.cost, scores[p.id]) for p in election.projects]
     ranking = sorted(candidates, key=lambda c: (-c.score, tie_break.key(c)))
     ties: list[Tie] = []
@@ -63,7 +68,8 @@ def _greedy(
     skip: bool,
     threshold: int | None,
 ) -> Outcome:
-    ranking, ties = greedy_ranking(election, tie_break, threshold)
+    scores = project_scores(election)
+    ranking, ties = greedy_ranking(election, tie_break, threshold, scores)
     remaining = election.budget
     selected: list[str] = []
     steps: list[Step] = []
@@ -113,7 +119,7 @@ def _greedy(
                     data,
                 )
             )
-    return make_outcome(election, rule, tie_break, selected, ties, steps)
+    return make_outcome(election, rule, tie_break, selected, ties, steps, scores=scores)
 
 
 def make_outcome(
@@ -124,10 +130,13 @@ def make_outcome(
     ties: list[Tie],
     steps: list[Step],
     details: Mapping[str, JSONValue] | None = None,
+    scores: Mapping[str, int] | None = None,
 ) -> Outcome:
-    """Assemble an :class:`Outcome` (per-project results in the election's project order)."""
-    scores = project_scores(election)
-    supporters = supporter_counts(election)
+    """Assemble an :class:`Outcome` (per-project results in the election's project order);
+    ``scores`` defaults to :func:`project_scores`."""
+    if scores is None:
+        scores = project_scores(election)
+    supporters = supporter_counts(election, scores)
     chosen = set(selected)
     costs = {p.id: p.cost for p in election.projects}
     return Outcome(

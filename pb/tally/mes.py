@@ -112,7 +112,14 @@ def _outcome(
 ) -> Outcome:
     steps, ties = _explain(run, problem.cost_utility)
     return make_outcome(
-        election, rule, tie_break, list(run.selected), ties, extra_steps + steps, details
+        election,
+        rule,
+        tie_break,
+        list(run.selected),
+        ties,
+        extra_steps + steps,
+        details,
+        scores=problem.scores,
     )
 
 
@@ -228,5 +235,12 @@ def equal_shares_add1_comparison(
         selected = list(greedy_outcome.selected)
         steps.extend(greedy_outcome.steps)
     return make_outcome(
-        election, "equalshares/add1-comparison", tie_break, selected, ties, steps, details
+        election,
+        "equalshares/add1-comparison",
+        tie_break,
+        selected,
+        ties,
+        steps,
+        details,
+        scores=problem.scores,
     )

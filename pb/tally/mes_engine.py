@@ -95,7 +95,7 @@ class MESProblem:
                 key = frozenset((pid, pts) for pid, pts in ballot.points.items() if pts > 0)
                 classes[key] = classes.get(key, 0) + 1
         self.weights = list(classes.values())
-        scores = project_scores(election)
+        self.scores = scores = project_scores(election)
         index = {p.id: i for i, p in enumerate(election.projects)}
         supporters: list[list[int]] = [[] for _ in election.projects]
         utilities: list[list[int]] = [[] for _ in election.projects]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from itertools import chain
 
 from pb.tally.model import APPROVAL_LIKE, Election
@@ -28,8 +29,13 @@ def project_scores(election: Election) -> dict[str, int]:
     return scores
 
 
-def supporter_counts(election: Election) -> dict[str, int]:
-    """Number of ballots giving each project a positive score, keyed by project id."""
+def supporter_counts(election: Election, scores: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Number of ballots giving each project a positive score, keyed by project id.
+
+    For approval-like ballots this is the score; pass ``scores`` to reuse them.
+    """
+    if scores is not None and election.vote_type in APPROVAL_LIKE:
+        return dict(scores)
     counts = dict.fromkeys((p.id for p in election.projects), 0)
     if election.vote_type in APPROVAL_LIKE:
         counts.update(Counter(chain.from_iterable(b.points for b in election.ballots)))
