@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import lzma
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
@@ -156,7 +158,7 @@ def read_bundle(source: str | os.PathLike[str] | IO[bytes]) -> RawBundle:
         raise BundleError("no such file") from None
     except IsADirectoryError:
         raise BundleError("is a directory, not a zip file") from None
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, OverflowError) as exc:
         raise BundleError(f"not a readable zip file ({exc})") from None
     except OSError as exc:
         raise BundleError(f"cannot read the file ({exc.strerror or exc})") from None
@@ -167,9 +169,17 @@ def read_bundle(source: str | os.PathLike[str] | IO[bytes]) -> RawBundle:
             names.append(info.filename)
             try:
                 content = archive.read(info)
-            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                lzma.LZMAError,
+                struct.error,
+                EOFError,
+                ValueError,
+                OverflowError,
+            ) as exc:
                 raise BundleError(f"damaged in the zip ({exc})", info.filename) from None
-            except NotImplementedError as exc:
+            except (NotImplementedError, RuntimeError) as exc:  # e.g. marked as encrypted
                 raise BundleError(f"cannot be unpacked ({exc})", info.filename) from None
             except OSError as exc:
                 raise BundleError(f"cannot be read ({exc})", info.filename) from None

@@ -59,10 +59,11 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def _count(obj: Mapping[str, Any], key: str, where: str, *, optional: bool) -> int | None:
-    value = obj.get(key)
+    if key not in obj:
+        hint = " (write null when there is none)" if optional else ""
+        raise ConfigError(f"{where} has no {key!r}{hint}")
+    value = obj[key]
     if value is None and optional:
-        if key not in obj:
-            raise ConfigError(f"{where} has no {key!r} (write null when there is none)")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{where}.{key} is {value!r}, expected a whole number >= 0")

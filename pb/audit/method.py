@@ -6,7 +6,8 @@ Definitions, for a ballot ``choices`` (project id -> whole number >= 1) in distr
 * every project is one of ``d``'s projects;
 * approval: every value is 1;
 * knapsack: every value is 1 and the chosen projects cost at most ``d``'s budget in total;
-* quadratic: the sum of the squared votes is at most ``credits``;
+* quadratic: the sum of the squared votes (:func:`pb.tally.quadratic_cost`) is at most
+  ``credits``;
 * cumulative: the sum of the points is at most ``points``;
 * when set, ``min_choices <= number of projects chosen <= max_choices`` and, for quadratic and
   cumulative ballots, every value is at most ``max_per_project``.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from pb.tally import quadratic_cost
 
 __all__ = ["ballot_problems"]
 
@@ -67,7 +70,7 @@ def ballot_problems(
                 f"chooses projects costing {total}, more than the budget {district['budget']}"
             )
     elif kind == "quadratic":
-        spent = sum(n * n for n in choices.values())
+        spent = quadratic_cost(choices)
         if spent > method["credits"]:
             problems.append(
                 f"spends {spent} voice credits, more than the {method['credits']} allowed"

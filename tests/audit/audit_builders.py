@@ -72,7 +72,7 @@ def make_config(
     districts = []
     next_id = 1
     for key in keys:
-        projects = []
+        projects: list[dict[str, Any]] = []
         for _ in range(rng.randint(4, 9)):
             # small amounts keep Add1 quick: pb.tally raises shares by one *minor* unit
             cost = rng.randint(5, 60) * 100

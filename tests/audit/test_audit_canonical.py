@@ -9,6 +9,7 @@ import pytest
 
 from pb.audit.canonical import canonical_bytes, sha256_hex
 from pb.tally import canonical_json
+from pb.tally.outcome import JSONValue
 
 
 def test_canonical_bytes_are_sorted_compact_utf8() -> None:
@@ -19,7 +20,7 @@ def test_canonical_bytes_are_sorted_compact_utf8() -> None:
 
 
 def test_canonical_bytes_are_the_tally_canonical_json() -> None:
-    value = {"z": "Łódź", "a": [{"y": 1, "x": 2}], "n": None}
+    value: JSONValue = {"z": "Łódź", "a": [{"y": 1, "x": 2}], "n": None}
     assert canonical_bytes(value) == canonical_json(value).encode("utf-8")
 
 

@@ -65,7 +65,7 @@ def test_missing_keys_and_method_requirements_are_named() -> None:
 
 
 def _district(config: dict[str, Any]) -> dict[str, Any]:
-    district = copy.deepcopy(config["districts"][0])
+    district: dict[str, Any] = copy.deepcopy(config["districts"][0])
     district["budget"] = 1000
     district["projects"] = [
         {"id": "1", "title": "a", "cost": 600},

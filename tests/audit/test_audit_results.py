@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from typing import Any
 
 import pytest
 from audit_builders import Round, make_round
@@ -51,7 +52,7 @@ def test_district_election_refuses_foreign_or_unknown_ballots() -> None:
     grouped = ballots_by_district(round_.records)
     with pytest.raises(RecordError, match="is for district 'north', not 'citywide'"):
         district_election(round_.config, "citywide", grouped["north"])
-    bad = copy.deepcopy(grouped["north"][0])
+    bad = dict(copy.deepcopy(grouped["north"][0]))
     bad["choices"] = {"999": 1}
     with pytest.raises(RecordError, match="names project '999'"):
         district_election(round_.config, "north", [bad])
@@ -131,3 +132,29 @@ def test_pabutools_reads_every_export_and_its_greedy_agrees(seed: int) -> None:
         assert sorted(p.name for p in funded) == sorted(
             document["districts"][district["key"]]["selected"]
         )
+
+
+def test_differences_are_named_by_district_and_field() -> None:
+    from pb.audit.results_diff import describe_difference
+
+    published: dict[str, Any] = {
+        "rule": "greedy",
+        "districts": {
+            "north": {"selected": ["1", "2"], "spent": 10, "steps": [{"text": "a"}] * 6},
+            "south": {"selected": ["3"], "spent": 5},
+        },
+    }
+    recomputed = copy.deepcopy(published)
+    recomputed["rule"] = "equalshares"
+    recomputed["districts"]["north"]["selected"] = ["1"]
+    recomputed["districts"]["north"]["steps"] = [{"text": "b"}] * 6
+    assert describe_difference(published, published) == []
+    assert describe_difference(published, recomputed) == [
+        "field 'rule': published 'greedy', re-tally 'equalshares'",
+        "district 'north': selected, steps differ",
+        "district 'north', field 'selected': published ['1', '2'], re-tally ['1']",
+        "district 'north', field 'steps[0].text': published 'a', re-tally 'b'",
+        "district 'north', field 'steps[1].text': published 'a', re-tally 'b'",
+        "district 'north', field 'steps[2].text': published 'a', re-tally 'b'",
+        "district 'north': 3 more difference(s)",
+    ]
