@@ -102,6 +102,8 @@ def district_election(
         "district": district_key,
         "currency": config["round"]["currency"],
         "rule": config["rule"],
+        # Add1 raises the starting share by one whole currency unit; amounts are minor units.
+        "currency_unit": str(config["round"].get("currency_unit", 1)),
     }
     if kind == "knapsack":
         meta["max_sum_cost"] = str(district["budget"])

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from babel.numbers import get_currency_precision
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pb import clock
+from pb.audit import canonical_bytes, check_config, config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
 from pb.models import (
@@ -446,7 +446,7 @@ def ballot_projects(session: Session, round_id: int) -> list[Proposal]:
 
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "district"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())[:60].strip("-") or "district"
 
 
 def district_keys(session: Session) -> dict[int, str]:
@@ -483,7 +483,13 @@ def canonical_config(session: Session, rnd: Round) -> dict[str, Any]:
         ).all()
         districts.extend(entry(keys[d], names[d], b, d) for d, b in rows)
     return {
-        "round": {"id": str(rnd.id), "title": rnd.title, "currency": rnd.currency},
+        "round": {
+            "id": str(rnd.id),
+            "title": rnd.title,
+            "currency": rnd.currency,
+            # Money is in minor units; Add1 raises shares by one whole unit of the currency.
+            "currency_unit": 10 ** get_currency_precision(rnd.currency),
+        },
         "method": {
             "kind": rnd.method.value,
             "min_choices": rnd.min_choices,
@@ -500,17 +506,14 @@ def canonical_config(session: Session, rnd: Round) -> dict[str, Any]:
     }
 
 
-def canonical_bytes(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def lock(session: Session, rnd: Round) -> str:
     """Freeze the configuration (idempotent) and return its SHA-256."""
     if rnd.config_sha256 is not None:
         return rnd.config_sha256
-    config = canonical_bytes(canonical_config(session, rnd))
-    rnd.locked_config = config.decode()
-    rnd.config_sha256 = hashlib.sha256(config).hexdigest()
+    config = canonical_config(session, rnd)
+    check_config(config)  # the contract auditors rely on (docs/audit.md)
+    rnd.locked_config = canonical_bytes(config).decode()
+    rnd.config_sha256 = config_sha256(config)
     rnd.locked_at = clock.now()
     audit.record(
         session, None, "round.lock", f"round:{rnd.id}", after={"config_sha256": rnd.config_sha256}
@@ -525,7 +528,7 @@ def config_fingerprint(session: Session, rnd: Round, today: dt.date) -> str | No
         return rnd.config_sha256
     if not is_locked(rnd, today):
         return None
-    return hashlib.sha256(canonical_bytes(canonical_config(session, rnd))).hexdigest()
+    return config_sha256(canonical_config(session, rnd))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from pb.tally.errors import RuleError
 from pb.tally.greedy import greedy, make_outcome
 from pb.tally.mes_engine import MESProblem, MESRun, Unaffordable
 from pb.tally.model import Election
@@ -140,19 +141,34 @@ def _share(election: Election) -> Fraction:
     return Fraction(election.budget, max(len(election.ballots), 1))
 
 
+def _currency_unit(election: Election) -> int:
+    """How many of the file's money units make one whole currency unit: META
+    ``currency_unit`` (pb writes 100 when amounts are in cents), else 1 (pabulib's own files
+    count whole units). Add1 raises the starting share by one such unit at a time."""
+    raw = election.meta.get("currency_unit", "1")
+    try:
+        unit = int(raw)
+    except ValueError:
+        raise RuleError(f"META currency_unit is {raw!r}, expected a whole number >= 1") from None
+    if unit < 1:
+        raise RuleError(f"META currency_unit is {raw!r}, expected a whole number >= 1")
+    return unit
+
+
 def _add1(election: Election, problem: MESProblem) -> tuple[MESRun, dict[str, JSONValue], Step]:
     """The Add1 completion (module docstring): the last run that fits the real budget."""
     supported = set(problem.ids) | set(problem.free)
     run = problem.run(_share(election))
-    whole = election.budget // max(len(election.ballots), 1)
+    unit = _currency_unit(election)
+    whole = election.budget // max(len(election.ballots), 1) // unit * unit
     raises = 0
     reason = "every supported project is funded"
     while not supported <= set(run.selected):
-        trial = problem.run(Fraction(whole + raises + 1))
+        share = whole + (raises + 1) * unit
+        trial = problem.run(Fraction(share))
         if trial.spent > election.budget:
             reason = (
-                f"a starting share of {whole + raises + 1} would spend {trial.spent} "
-                f"> budget {election.budget}"
+                f"a starting share of {share} would spend {trial.spent} > budget {election.budget}"
             )
             break
         run = trial
@@ -164,7 +180,7 @@ def _add1(election: Election, problem: MESProblem) -> tuple[MESRun, dict[str, JS
     }
     step = Step(
         "add1",
-        f"Add1: starting share raised {raises} time(s) by 1 to {decimal_text(run.per_voter)} "
+        f"Add1: starting share raised {raises} time(s) by {unit} to {decimal_text(run.per_voter)} "
         f"per voter; stopped because {reason}",
         None,
         dict(details),
@@ -176,7 +192,8 @@ def equal_shares_add1(election: Election, tie_break: TieBreak = DEFAULT_TIE_BREA
     """Method of Equal Shares with Add1 completion, as cities run it.
 
     Inputs as :func:`equal_shares`. Definition: run MES with ``budget / voters`` each; then with
-    ``floor(budget / voters) + 1``, ``+ 2``, ... (whole currency units) for as long as the outcome
+    ``floor(budget / voters) + u``, ``+ 2u``, ... where ``u`` is one whole currency unit (META
+    ``currency_unit``, default 1; the floor is to whole units too) for as long as the outcome
     still fits the real budget; the result is the last outcome that fits (see the module
     docstring). ``details`` records the per-voter budget settled on and the number of raises.
     """

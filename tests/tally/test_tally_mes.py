@@ -144,3 +144,24 @@ def test_comparison_keeps_mes_on_a_draw() -> None:
     assert out.selected == ("b", "a")
     assert (out.details["prefer_mes"], out.details["prefer_greedy"]) == (1, 1)
     assert out.details["comparison_winner"] == "equalshares"
+
+
+def test_add1_raises_by_one_whole_currency_unit_when_money_is_in_cents() -> None:
+    """pb exports amounts in minor units with META currency_unit; Add1 must then raise the
+    share by 100 cents, giving the outcome of the same election counted in whole units."""
+    import dataclasses
+    from pathlib import Path
+
+    from pb.tally import Project, equal_shares_add1, load
+
+    whole = load(Path(__file__).parents[1] / "data" / "pabulib" / "Netherlands_Assen_2024.pb")
+    cents = dataclasses.replace(
+        whole,
+        budget=whole.budget * 100,
+        projects=tuple(Project(p.id, p.cost * 100, p.name) for p in whole.projects),
+        meta={**whole.meta, "currency_unit": "100"},
+    )
+    expected = equal_shares_add1(whole)
+    got = equal_shares_add1(cents)
+    assert got.selected == expected.selected
+    assert got.spent == expected.spent * 100

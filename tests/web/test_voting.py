@@ -31,28 +31,48 @@ RECEIPT_RE = re.compile(r'<p class="receipt-code"><code>([0-9A-Z-]+)</code>')
 
 
 def stored(db: Database) -> tuple[int, int]:
-    return db.read_sync(lambda s: (
-        s.scalar(select(func.count()).select_from(Participation)),
-        s.scalar(select(func.count()).select_from(BallotRecord).where(
-            BallotRecord.kind == "ballot"))))
+    return db.read_sync(
+        lambda s: (
+            s.scalar(select(func.count()).select_from(Participation)),
+            s.scalar(
+                select(func.count()).select_from(BallotRecord).where(BallotRecord.kind == "ballot")
+            ),
+        )
+    )
 
 
 def chain_ok(db: Database, round_id: int) -> bool:
-    rows = db.read_sync(lambda s: list(s.scalars(select(BallotRecord).where(
-        BallotRecord.round_id == round_id).order_by(BallotRecord.seq))))
+    rows = db.read_sync(
+        lambda s: list(
+            s.scalars(
+                select(BallotRecord)
+                .where(BallotRecord.round_id == round_id)
+                .order_by(BallotRecord.seq)
+            )
+        )
+    )
     return verify_chain([json.loads(r.record) for r in rows], [r.hash for r in rows]) == []
 
 
-def submit(client: TestClient, round_id: int, slot: str, data: dict[str, Any],
-           step: str = "cast", district: str = "citywide") -> Any:
+def submit(
+    client: TestClient,
+    round_id: int,
+    slot: str,
+    data: dict[str, Any],
+    step: str = "cast",
+    district: str = "citywide",
+) -> Any:
     token = csrf_from(client.get(f"/rounds/{round_id}/vote").text)
-    return client.post(f"/rounds/{round_id}/vote/{slot}",
-                       data={"csrf_token": token, "district": district, "step": step, **data},
-                       follow_redirects=False)
+    return client.post(
+        f"/rounds/{round_id}/vote/{slot}",
+        data={"csrf_token": token, "district": district, "step": step, **data},
+        follow_redirects=False,
+    )
 
 
-def test_account_voter_reviews_casts_and_gets_a_receipt(client: TestClient, auth: AuthActions,
-                                                        db: Database) -> None:
+def test_account_voter_reviews_casts_and_gets_a_receipt(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
     r = make_voting_round(db)
     p = r["projects"]["citywide"]
     rid = r["round_id"]
@@ -79,10 +99,12 @@ def test_account_voter_reviews_casts_and_gets_a_receipt(client: TestClient, auth
     assert again.status_code == 409 and "already cast this ballot" in again.text
     # Anyone can check the receipt: position and hash, nothing of the choices.
     token = csrf_from(client.get("/receipts").text)
-    found = TestClient(client.app).post("/receipts", data={"code": code.lower(),
-                                                           "csrf_token": token})
-    lookup = client.post("/receipts", data={"code": code.lower().replace("-", " "),
-                                            "csrf_token": token})
+    found = TestClient(client.app).post(
+        "/receipts", data={"code": code.lower(), "csrf_token": token}
+    )
+    lookup = client.post(
+        "/receipts", data={"code": code.lower().replace("-", " "), "csrf_token": token}
+    )
     assert found.status_code in (200, 403)
     assert lookup.status_code == 200 and "This ballot is in the ballot log." in lookup.text
     assert "citywide project" not in lookup.text
@@ -90,37 +112,44 @@ def test_account_voter_reviews_casts_and_gets_a_receipt(client: TestClient, auth
     assert missing.status_code == 404 and "No ballot has this receipt code" in missing.text
 
 
-def test_district_ballot_for_the_chosen_district(client: TestClient, auth: AuthActions,
-                                                 db: Database) -> None:
+def test_district_ballot_for_the_chosen_district(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
     r = make_voting_round(db)
     rid = r["round_id"]
     auth.login_as(Role.RESIDENT)
     page = client.get(f"/rounds/{rid}/vote/district?district=south").text
     assert "south project 0" in page and "north project 0" not in page
-    wrong = submit(client, rid, "district", {"p": [r["projects"]["north"][0]]},
-                   district="south")
+    wrong = submit(client, rid, "district", {"p": [r["projects"]["north"][0]]}, district="south")
     assert wrong.status_code == 422 and "not on it" in wrong.text
     ok = submit(client, rid, "district", {"p": [r["projects"]["south"][0]]}, district="south")
     assert ok.status_code == 303
-    other = submit(client, rid, "district", {"p": [r["projects"]["north"][0]]},
-                   district="north")
+    other = submit(client, rid, "district", {"p": [r["projects"]["north"][0]]}, district="north")
     assert other.status_code == 409
     assert stored(db) == (1, 1)
 
 
-@pytest.mark.parametrize("method, good, bad, message", [
-    (VotingMethod.APPROVAL, {"p": [0]}, {"p": [0, 0]}, "names a project twice"),
-    (VotingMethod.APPROVAL, {"p": [0]}, {"p": [0, 1, 2]}, "at most 2"),
-    (VotingMethod.KNAPSACK, {"p": [1, 2]}, {"p": [0, 1, 2]}, "more than the budget"),
-    (VotingMethod.QUADRATIC, {"v": {0: 3, 1: 4}}, {"v": {0: 4, 1: 4}}, "more voice credits"),
-    (VotingMethod.QUADRATIC, {"v": {0: 1}}, {"v": {0: -2}}, "0 or more"),
-    (VotingMethod.CUMULATIVE, {"v": {0: 6, 2: 4}}, {"v": {0: 6, 1: 6}}, "more points"),
-    (VotingMethod.CUMULATIVE, {"v": {1: 2}}, {"v": {1: "two"}}, "whole number"),
-    (VotingMethod.CUMULATIVE, {"v": {1: 2}}, {"v": {"9999": 1}}, "not on it"),
-])
+@pytest.mark.parametrize(
+    "method, good, bad, message",
+    [
+        (VotingMethod.APPROVAL, {"p": [0]}, {"p": [0, 0]}, "names a project twice"),
+        (VotingMethod.APPROVAL, {"p": [0]}, {"p": [0, 1, 2]}, "at most 2"),
+        (VotingMethod.KNAPSACK, {"p": [1, 2]}, {"p": [0, 1, 2]}, "more than the budget"),
+        (VotingMethod.QUADRATIC, {"v": {0: 3, 1: 4}}, {"v": {0: 4, 1: 4}}, "more voice credits"),
+        (VotingMethod.QUADRATIC, {"v": {0: 1}}, {"v": {0: -2}}, "0 or more"),
+        (VotingMethod.CUMULATIVE, {"v": {0: 6, 2: 4}}, {"v": {0: 6, 1: 6}}, "more points"),
+        (VotingMethod.CUMULATIVE, {"v": {1: 2}}, {"v": {1: "two"}}, "whole number"),
+        (VotingMethod.CUMULATIVE, {"v": {1: 2}}, {"v": {"9999": 1}}, "not on it"),
+    ],
+)
 def test_each_ballot_type_and_its_tampered_forms(
-    client: TestClient, auth: AuthActions, db: Database, method: VotingMethod,
-    good: dict[str, Any], bad: dict[str, Any], message: str,
+    client: TestClient,
+    auth: AuthActions,
+    db: Database,
+    method: VotingMethod,
+    good: dict[str, Any],
+    bad: dict[str, Any],
+    message: str,
 ) -> None:
     r = make_voting_round(db, method=method)
     rid, p = r["round_id"], r["projects"]["citywide"]
@@ -132,8 +161,9 @@ def test_each_ballot_type_and_its_tampered_forms(
 
     auth.login_as(Role.RESIDENT)
     page = client.get(f"/rounds/{rid}/vote/citywide").text
-    assert ('type="number"' in page) == (method in (VotingMethod.QUADRATIC,
-                                                    VotingMethod.CUMULATIVE))
+    assert ('type="number"' in page) == (
+        method in (VotingMethod.QUADRATIC, VotingMethod.CUMULATIVE)
+    )
     rejected = submit(client, rid, "citywide", form(bad))
     assert rejected.status_code == 422, rejected.text
     assert message in rejected.text
@@ -147,65 +177,87 @@ def test_live_feedback_fragment(client: TestClient, auth: AuthActions, db: Datab
     rid, p = r["round_id"], r["projects"]["citywide"]
     auth.login_as(Role.RESIDENT)
     token = csrf_from(client.get(f"/rounds/{rid}/vote/citywide").text)
-    response = client.post(f"/rounds/{rid}/vote/citywide/feedback",
-                           data={"csrf_token": token, "district": "citywide",
-                                 f"v_{p[0]}": "3", f"v_{p[1]}": "2"},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        f"/rounds/{rid}/vote/citywide/feedback",
+        data={"csrf_token": token, "district": "citywide", f"v_{p[0]}": "3", f"v_{p[1]}": "2"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="feedback"')
     assert "13 of 25 voice credits used" in response.text
     assert "7 credits" in response.text  # one more vote for the first project: 4² − 3²
-    over = client.post(f"/rounds/{rid}/vote/citywide/feedback",
-                       data={"csrf_token": token, "district": "citywide", f"v_{p[0]}": "6"},
-                       headers={"HX-Request": "true"})
+    over = client.post(
+        f"/rounds/{rid}/vote/citywide/feedback",
+        data={"csrf_token": token, "district": "citywide", f"v_{p[0]}": "6"},
+        headers={"HX-Request": "true"},
+    )
     assert "too many" in over.text and "more voice credits" in over.text
     assert stored(db) == (0, 0)
 
 
-def test_census_voting(client: TestClient, auth: AuthActions, db: Database,
-                       settings: Settings) -> None:
+def test_census_voting(
+    client: TestClient, auth: AuthActions, db: Database, settings: Settings
+) -> None:
     r = make_voting_round(db, eligibility=Eligibility.CENSUS)
     rid = r["round_id"]
     staff = TestClient(client.app)
     AuthActions(staff, db, settings).login_as(Role.STAFF)
     token = csrf_from(staff.get(f"/rounds/{rid}/voters").text)
     bad = "identifier,proof,district\nA-1,75001,North\nA-2,,South\n"
-    response = staff.post(f"/rounds/{rid}/census", data={"csrf_token": token},
-                          files={"file": ("census.csv", bad.encode(), "text/csv")})
-    assert response.status_code == 422 and "Line 3: give an identifier and a proof." in \
-        response.text
+    response = staff.post(
+        f"/rounds/{rid}/census",
+        data={"csrf_token": token},
+        files={"file": ("census.csv", bad.encode(), "text/csv")},
+    )
+    assert (
+        response.status_code == 422 and "Line 3: give an identifier and a proof." in response.text
+    )
     assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(CensusEntry))) == 0
     good = "\ufeffidentifier,proof,district\nA-1,75001,North\nA-2,1980,South\n"
-    response = staff.post(f"/rounds/{rid}/census", data={"csrf_token": token},
-                          files={"file": ("census.csv", good.encode(), "text/csv")})
+    response = staff.post(
+        f"/rounds/{rid}/census",
+        data={"csrf_token": token},
+        files={"file": ("census.csv", good.encode(), "text/csv")},
+    )
     assert "2 residents added" in response.text
     stored_hashes = db.read_sync(lambda s: list(s.scalars(select(CensusEntry.id_hash))))
     assert "A-1" not in "".join(stored_hashes)
 
     token = csrf_from(client.get(f"/rounds/{rid}/vote").text)
-    wrong = client.post(f"/rounds/{rid}/vote/census",
-                        data={"identifier": "a-1", "proof": "99999", "csrf_token": token})
+    wrong = client.post(
+        f"/rounds/{rid}/vote/census",
+        data={"identifier": "a-1", "proof": "99999", "csrf_token": token},
+    )
     assert wrong.status_code == 422 and "could not find you" in wrong.text
-    client.post(f"/rounds/{rid}/vote/census",
-                data={"identifier": "a-1 ", "proof": "75001", "csrf_token": token})
+    client.post(
+        f"/rounds/{rid}/vote/census",
+        data={"identifier": "a-1 ", "proof": "75001", "csrf_token": token},
+    )
     hub = client.get(f"/rounds/{rid}/vote").text
     assert "Fill in your district ballot" in hub  # the census knows the district
     page = client.get(f"/rounds/{rid}/vote/district").text
     assert "north project 0" in page
-    assert submit(client, rid, "district", {"p": [r["projects"]["north"][0]]},
-                  district="north").status_code == 303
+    assert (
+        submit(
+            client, rid, "district", {"p": [r["projects"]["north"][0]]}, district="north"
+        ).status_code
+        == 303
+    )
     assert stored(db) == (1, 1)
 
 
-def test_access_codes_letters_and_single_use(client: TestClient, db: Database,
-                                             settings: Settings) -> None:
+def test_access_codes_letters_and_single_use(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
     r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
     rid = r["round_id"]
     staff = TestClient(client.app)
     AuthActions(staff, db, settings).login_as(Role.STAFF)
     token = csrf_from(staff.get(f"/rounds/{rid}/voters").text)
-    assert staff.post(f"/rounds/{rid}/codes", data={"count": "0", "csrf_token": token}
-                      ).status_code == 422
+    assert (
+        staff.post(f"/rounds/{rid}/codes", data={"count": "0", "csrf_token": token}).status_code
+        == 422
+    )
     letters = staff.post(f"/rounds/{rid}/codes", data={"count": "3", "csrf_token": token})
     assert letters.headers["cache-control"] == "no-store"
     codes = re.findall(r'<code class="receipt-code">([0-9A-Z-]+)</code>', letters.text)
@@ -216,36 +268,41 @@ def test_access_codes_letters_and_single_use(client: TestClient, db: Database,
     token = csrf_from(client.get(f"/rounds/{rid}/vote").text)
     bogus = client.post(f"/rounds/{rid}/vote/code", data={"code": "NOPE", "csrf_token": token})
     assert bogus.status_code == 422 and "not valid for this round" in bogus.text
-    client.post(f"/rounds/{rid}/vote/code",
-                data={"code": codes[0].lower().replace("-", ""), "csrf_token": token})
-    assert submit(client, rid, "citywide", {"p": [r["projects"]["citywide"][0]]}
-                  ).status_code == 303
+    client.post(
+        f"/rounds/{rid}/vote/code",
+        data={"code": codes[0].lower().replace("-", ""), "csrf_token": token},
+    )
+    assert submit(client, rid, "citywide", {"p": [r["projects"]["citywide"][0]]}).status_code == 303
     later = TestClient(client.app)
     token = csrf_from(later.get(f"/rounds/{rid}/vote").text)
     used = later.post(f"/rounds/{rid}/vote/code", data={"code": codes[0], "csrf_token": token})
     assert used.status_code == 422 and "already been used" in used.text
 
 
-def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions,
-                                       db: Database) -> None:
+def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions, db: Database) -> None:
     r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
     rid, p = r["round_id"], r["projects"]["citywide"]
-    codes = db.write_sync(eligibility.generate_codes, None, rid, 2, None,
-                          auth.settings.secret_key)
+    codes = db.write_sync(eligibility.generate_codes, None, rid, 2, None, auth.settings.secret_key)
     auth.login_as(Role.STAFF)
     page = client.get(f"/rounds/{rid}/paper").text
     assert "Record paper ballot" in page and 'name="code"' in page
     token = csrf_from(page)
-    data = {"csrf_token": token, "slot": "citywide", "district": "citywide",
-            "code": codes[0], "p": [p[1]]}
+    data = {
+        "csrf_token": token,
+        "slot": "citywide",
+        "district": "citywide",
+        "code": codes[0],
+        "p": [p[1]],
+    }
     done = client.post(f"/rounds/{rid}/paper", data=data)
     assert done.status_code == 200 and "Recorded. Receipt code for the voter" in done.text
     again = client.post(f"/rounds/{rid}/paper", data=data)
     assert again.status_code == 409 and "already voted" in again.text
     bad = client.post(f"/rounds/{rid}/paper", data={**data, "code": "WRONG"})
     assert bad.status_code == 422 and "not eligible" in bad.text
-    channels = db.read_sync(lambda s: list(s.scalars(select(BallotRecord.channel).where(
-        BallotRecord.kind == "ballot"))))
+    channels = db.read_sync(
+        lambda s: list(s.scalars(select(BallotRecord.channel).where(BallotRecord.kind == "ballot")))
+    )
     assert channels == ["paper"] and chain_ok(db, rid)
     # The code used on paper cannot vote online any more.
     voter = TestClient(client.app)
@@ -257,24 +314,28 @@ def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions,
 def test_no_counts_before_results(client: TestClient, auth: AuthActions, db: Database) -> None:
     r = make_voting_round(db)
     rid, p = r["round_id"], r["projects"]["citywide"]
-    for n in range(3):
+    for _ in range(3):
         c = TestClient(client.app)
         AuthActions(c, db, auth.settings).login_as(Role.RESIDENT)
         submit(c, rid, "citywide", {"p": [p[0]]})
-    pages = [client.get(u).text for u in (f"/rounds/{rid}", f"/rounds/{rid}/proposals",
-                                          f"/proposals/{p[0]}", "/rounds")]
+    pages = [
+        client.get(u).text
+        for u in (f"/rounds/{rid}", f"/rounds/{rid}/proposals", f"/proposals/{p[0]}", "/rounds")
+    ]
     for html in pages:
         assert not re.search(r"\b3 (votes?|approvals?|ballots?)\b", html)
-        assert "citywide project 0" not in html or "vote" not in html.split(
-            "citywide project 0")[1][:60]
+        assert (
+            "citywide project 0" not in html
+            or "vote" not in html.split("citywide project 0")[1][:60]
+        )
 
 
-def test_200_simultaneous_web_submissions(client: TestClient, db: Database,
-                                          settings: Settings) -> None:
+def test_200_simultaneous_web_submissions(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
     r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
     rid, p = r["round_id"], r["projects"]["citywide"]
-    codes = db.write_sync(eligibility.generate_codes, None, rid, 100, None,
-                          settings.secret_key)
+    codes = db.write_sync(eligibility.generate_codes, None, rid, 100, None, settings.secret_key)
     voters = []
     for code in codes:
         c = TestClient(client.app)
@@ -285,9 +346,11 @@ def test_200_simultaneous_web_submissions(client: TestClient, db: Database,
     def cast(n: int) -> int:
         # 100 voters once each, and the first voter 100 more times, all at once.
         c, token = voters[n] if n < 100 else voters[0]
-        return c.post(f"/rounds/{rid}/vote/citywide", data={
-            "csrf_token": token, "district": "citywide", "step": "cast", "p": [p[n % 3]]},
-            follow_redirects=False).status_code
+        return c.post(
+            f"/rounds/{rid}/vote/citywide",
+            data={"csrf_token": token, "district": "citywide", "step": "cast", "p": [p[n % 3]]},
+            follow_redirects=False,
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=40) as pool:
         statuses = list(pool.map(cast, range(200)))
