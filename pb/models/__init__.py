@@ -4,6 +4,7 @@ from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
+from pb.models.results import RoundResult
 from pb.models.rounds import (
     Category,
     Eligibility,
@@ -35,6 +36,7 @@ __all__ = [
     "Role",
     "Round",
     "RoundDistrict",
+    "RoundResult",
     "Town",
     "User",
     "UserSession",

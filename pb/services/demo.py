@@ -4,7 +4,9 @@ phase with real-looking proposals and projects."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,11 +19,12 @@ from pb.models import (
     Proposal,
     ProposalStatus,
     Role,
+    Round,
     Town,
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, rounds
+from pb.services import accounts, results, rounds, voting
 from pb.services.rounds import RoundInput
 
 
@@ -319,6 +322,7 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
             every,
         ),
     )
+    made = []
     for data, statuses in plans:
         rnd = rounds.create_round(session, staff, data)
         _add_proposals(
@@ -332,3 +336,54 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
         )
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)
+        made.append(rnd)
+    _cast_demo_ballots(session, made[2], 120, today)
+    last_year = made[3]
+    _cast_demo_ballots(session, last_year, 400, today)
+    results.tally_round(session, staff, last_year.id, today)
+    results.publish(session, staff, last_year.id, today)
+
+
+def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:
+    """Believable ballots, spread over the voting days, some of them on paper."""
+    rng = random.Random(rnd.id)  # noqa: S311 - demo data, not security
+    config = voting.config_of(session, rnd)
+    method = config["method"]
+    days = (min(rnd.voting_until, today) - rnd.voting_from).days + 1
+    for n in range(count):
+        day = rnd.voting_from + dt.timedelta(days=int(days * rng.random() ** 1.5))
+        voter = voting.voter_key("demo", rnd.id, f"demo:{n}")
+        channel = "paper" if rng.random() < 0.12 else "online"
+        for slot in voting.slots(rnd):
+            keys = [
+                d["key"]
+                for d in config["districts"]
+                if (d["key"] == voting.CITYWIDE) == (slot == voting.CITYWIDE)
+            ]
+            key = rng.choice(keys)
+            district = next(d for d in config["districts"] if d["key"] == key)
+            ids = [p["id"] for p in district["projects"]]
+            # A few projects are much more popular than others, as in real votes.
+            weights = [1 / (k + 1) for k in range(len(ids))]
+            choices = _demo_choices(rng, method, ids, weights)
+            if voting.validate_choices(config, district, choices):
+                continue
+            voting.cast(session, rnd.id, slot, key, voter, choices, channel, day)
+
+
+def _demo_choices(
+    rng: random.Random, method: dict[str, Any], ids: list[str], weights: list[float]
+) -> dict[str, int]:
+    kind = method["kind"]
+    if kind in ("approval", "knapsack"):
+        high = min(method.get("max_choices") or 3, len(ids))
+        picked = set(rng.choices(ids, weights, k=rng.randint(1, high)))
+        return {pid: 1 for pid in picked}
+    limit = int(method.get("credits") or method.get("points") or 10)
+    choices: dict[str, int] = {}
+    for pid in rng.choices(ids, weights, k=6):
+        trial = {**choices, pid: choices.get(pid, 0) + 1}
+        cost = sum(v * v for v in trial.values()) if kind == "quadratic" else sum(trial.values())
+        if cost <= limit:
+            choices = trial
+    return choices

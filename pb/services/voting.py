@@ -158,29 +158,36 @@ class Receipt:
     hash: str
 
 
-def _append(
-    session: Session, rnd: Round, config: dict[str, Any], record: dict[str, Any], kind: str
-) -> BallotRecord:
+def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tuple[int, str]:
+    """The last (seq, hash) of the round's log, writing the genesis record if the log is empty.
+
+    The caller holds the round's lock (see :func:`cast`)."""
     last = session.execute(
         select(BallotRecord.seq, BallotRecord.hash)
         .where(BallotRecord.round_id == rnd.id)
         .order_by(BallotRecord.seq.desc())
         .limit(1)
     ).first()
-    if last is None:
-        genesis = genesis_record(str(rnd.id), config)
-        session.add(
-            BallotRecord(
-                round_id=rnd.id,
-                seq=0,
-                kind="genesis",
-                record=canonical_bytes(genesis).decode(),
-                hash=next_hash(None, genesis),
-            )
+    if last is not None:
+        return int(last[0]), str(last[1])
+    genesis = genesis_record(str(rnd.id), config)
+    first_hash = next_hash(None, genesis)
+    session.add(
+        BallotRecord(
+            round_id=rnd.id,
+            seq=0,
+            kind="genesis",
+            record=canonical_bytes(genesis).decode(),
+            hash=first_hash,
         )
-        last_seq, last_hash = 0, next_hash(None, genesis)
-    else:
-        last_seq, last_hash = last
+    )
+    return 0, first_hash
+
+
+def _append(
+    session: Session, rnd: Round, config: dict[str, Any], record: dict[str, Any], kind: str
+) -> BallotRecord:
+    last_seq, last_hash = ensure_genesis(session, rnd, config)
     record = {**record, "seq": last_seq + 1}
     row = BallotRecord(
         round_id=rnd.id,

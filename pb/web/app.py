@@ -19,7 +19,17 @@ from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
 from pb.web.templating import Renderer, make_environment
-from pb.web.views import accounts, admin, pages, paper, proposals, rounds, voters, voting
+from pb.web.views import (
+    accounts,
+    admin,
+    pages,
+    paper,
+    proposals,
+    results,
+    rounds,
+    voters,
+    voting,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
@@ -34,6 +44,7 @@ def all_routes() -> list[BaseRoute]:
         *voting.routes,
         *voters.routes,
         *paper.routes,
+        *results.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
