@@ -28,9 +28,10 @@ from pb.audit import (
     next_hash,
     normalize_receipt,
 )
+from pb.audit.bundle import district_member
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
-from pb.models import BallotRecord, Participation, Phase, Round, VotingScope
+from pb.models import BallotRecord, Participation, Phase, Round, RoundResult, VotingScope
 from pb.services import rounds
 
 CITYWIDE = "citywide"
@@ -284,24 +285,45 @@ class ReceiptLookup:
     seq: int
     hash: str
     head: str
+    district: str
+    published_file: str | None  # the bundle member holding the ballot, once published
 
 
 def lookup_receipt(session: Session, text: str) -> ReceiptLookup | None:
-    """Find a ballot by receipt code: its round, position and hash, nothing of its content."""
+    """Find a ballot by receipt code: its round, position and hash, nothing of its content,
+    and, once results are published, the published file that holds it."""
     try:
         code = normalize_receipt(text)
     except ValueError:
         return None
     row = session.execute(
-        select(BallotRecord.round_id, BallotRecord.seq, BallotRecord.hash, Round.title)
+        select(
+            BallotRecord.round_id,
+            BallotRecord.seq,
+            BallotRecord.hash,
+            Round.title,
+            BallotRecord.district,
+        )
         .join(Round, Round.id == BallotRecord.round_id)
         .where(BallotRecord.receipt == code)
     ).first()
     if row is None:
         return None
-    head = log_head(session, row[0])
+    round_id, seq, record_hash, title, district = row
+    head = log_head(session, round_id)
     assert head is not None
-    return ReceiptLookup(row[0], row[3], code, row[1], row[2], head.hash)
+    result = session.get(RoundResult, round_id)
+    published = result is not None and result.published_at is not None and seq < result.chain_length
+    return ReceiptLookup(
+        round_id,
+        title,
+        code,
+        seq,
+        record_hash,
+        head.hash,
+        str(district),
+        district_member(str(district)) if published else None,
+    )
 
 
 def turnout(session: Session, round_id: int) -> int:

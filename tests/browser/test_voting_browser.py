@@ -27,8 +27,14 @@ PLANS = {
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 @pytest.mark.parametrize("method", list(PLANS), ids=[m.value for m in PLANS])
-def test_vote_on_a_phone(browser: Any, live_server: str, db: Database, settings: Settings,
-                         method: VotingMethod, javascript: bool) -> None:
+def test_vote_on_a_phone(
+    browser: Any,
+    live_server: str,
+    db: Database,
+    settings: Settings,
+    method: VotingMethod,
+    javascript: bool,
+) -> None:
     from tests.browser.conftest import PHONE
 
     r = make_voting_round(db, method=method, scope=VotingScope.CITYWIDE)
