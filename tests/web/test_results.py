@@ -54,7 +54,9 @@ def test_staff_count_review_and_publish(
     assert client.get(f"/rounds/{rid}/results").status_code == 404  # nothing public yet
     assert client.get(f"/rounds/{rid}/bundle.zip").status_code == 404
     auth.login_as(Role.STAFF)
-    token = auth.csrf(f"/rounds/{rid}/results")
+    before = client.get(f"/rounds/{rid}/results")
+    assert before.status_code == 200 and "The ballots have not been counted yet." in before.text
+    token = csrf_from(before.text)
     draft = client.post(f"/rounds/{rid}/tally", data={"csrf_token": token})
     assert "Review the results, then publish them." in draft.text
     assert "Draft: only staff can see these results" in draft.text

@@ -107,6 +107,7 @@ def _page_data(session: Session, round_id: int, staff: bool) -> dict[str, Any]:
         "result": result,
         "published": published,
         "head": voting.log_head(session, round_id),
+        "stale": False,
     }
     if result is not None:
         config = json.loads(rnd.locked_config or "{}")
