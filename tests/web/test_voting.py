@@ -357,3 +357,25 @@ def test_200_simultaneous_web_submissions(
     assert all(s in (303, 409) for s in statuses), sorted(set(statuses))
     assert statuses.count(303) == 100
     assert stored(db) == (100, 100) and chain_ok(db, rid)
+
+
+def test_census_guessing_is_throttled(client: TestClient, db: Database, settings: Settings) -> None:
+    """A proof may be a birth year: guessing it is limited like a password."""
+    r = make_voting_round(db, eligibility=Eligibility.CENSUS, scope=VotingScope.CITYWIDE)
+    rid = r["round_id"]
+    data = b"identifier,proof\nA-1,1980\n"
+    db.write_sync(eligibility.import_census, None, rid, data, settings.secret_key)
+    token = csrf_from(client.get(f"/rounds/{rid}/vote").text)
+    _window, limit = settings.account_failure_limits[0]
+    for year in range(1900, 1900 + limit):
+        wrong = client.post(
+            f"/rounds/{rid}/vote/census",
+            data={"identifier": "A-1", "proof": str(year), "csrf_token": token},
+        )
+        assert wrong.status_code == 422
+    blocked = client.post(
+        f"/rounds/{rid}/vote/census",
+        data={"identifier": "A-1", "proof": "1980", "csrf_token": token},
+    )
+    assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
+    assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text

@@ -12,15 +12,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pb.errors import NotFound, ValidationError
+from pb.errors import NotFound, Throttled, ValidationError
 from pb.i18n import gettext as _
 from pb.models import District, Eligibility, Phase, Round
-from pb.services import eligibility, rounds, voting
+from pb.services import accounts, eligibility, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
 from pb.web.forms import text
 from pb.web.routing import Access, route
-from pb.web.security import context, make_cookie
+from pb.web.security import client_address, context, make_cookie
 from pb.web.state import state
 
 VOTER_COOKIE = "pb_voter"
@@ -113,9 +113,17 @@ async def _prove(request: Request, how: str) -> Response:
     round_id = request.path_params["round_id"]
     form = await request.form()
     secret = app.settings.secret_key
+    client = client_address(request)
+    # Guessing is throttled like logins: per identifier (a census proof may be a birth year)
+    # and per client.
+    subject = text(form, "identifier", 200) if how == "census" else client
+    subject_key, client_key = accounts.failure_keys(f"{how}:{round_id}:{subject}", client)
+    limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
 
     def check(session: Session) -> tuple[Round, Voter | None, bool]:
         rnd = rounds.get_round(session, round_id)
+        if accounts.is_throttled(session, subject_key, client_key, *limits):
+            raise Throttled(round_id)
         if how == "census" and rnd.eligibility is Eligibility.CENSUS:
             voter = eligibility.check_census(
                 session, rnd.id, text(form, "identifier", 200), text(form, "proof", 200), secret
@@ -129,15 +137,25 @@ async def _prove(request: Request, how: str) -> Response:
         ) >= set(voting.slots(rnd))
         return rnd, voter, used
 
-    rnd, voter, used = await app.db.read(check)
-    if voter is None or used:
+    try:
+        rnd, voter, used = await app.db.read(check)
+    except Throttled:
+        rnd = await app.db.read(rounds.get_round, round_id)
+        message = _("Too many failed attempts. Wait a few minutes and try again.")
+        return await _hub_with_error(request, rnd, message, "", 429)
+    if voter is None:
+        await app.db.write(accounts.record_failure, subject_key, client_key)
         if how == "census":
             message = _(
                 "We could not find you on the list of voters. Check the identifier and "
                 "the second fact, exactly as on your letter."
             )
-        elif voter is None:
+        else:
             message = _("This access code is not valid for this round. Check it and try again.")
+        return await _hub_with_error(request, rnd, message, text(form, "code", 60))
+    if used:
+        if how == "census":
+            message = _("You have already voted in this round. Ballots are final.")
         else:
             message = _("This access code has already been used.")
         return await _hub_with_error(request, rnd, message, text(form, "code", 60))
@@ -146,7 +164,9 @@ async def _prove(request: Request, how: str) -> Response:
     return response
 
 
-async def _hub_with_error(request: Request, rnd: Round, message: str, code: str) -> Response:
+async def _hub_with_error(
+    request: Request, rnd: Round, message: str, code: str, status: int = 422
+) -> Response:
     app = state(request)
     head = await app.db.read(voting.log_head, rnd.id)
     return app.renderer.render(
@@ -164,7 +184,7 @@ async def _hub_with_error(request: Request, rnd: Round, message: str, code: str)
             "errors": {"": message},
             "code": code,
         },
-        status_code=422,
+        status_code=status,
     )
 
 
