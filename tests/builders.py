@@ -174,3 +174,26 @@ def make_voting_round(
             )
             projects[key].append(str(pid))
     return {"round_id": round_id, "districts": districts, "projects": projects}
+
+
+def ballot_counts(db: Database) -> tuple[int, int]:
+    """(participation rows, ballot records): they must always move together."""
+    from sqlalchemy import func
+
+    from pb.models import BallotRecord, Participation
+
+    return db.read_sync(
+        lambda s: (
+            s.scalar(select(func.count()).select_from(Participation)),
+            s.scalar(
+                select(func.count()).select_from(BallotRecord).where(BallotRecord.kind == "ballot")
+            ),
+        )
+    )
+
+
+def chain_of(db: Database, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """A round's ballot log as stored: the hashed records and their hashes."""
+    from pb.services import results
+
+    return db.read_sync(results.chain, round_id)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pb.models.base import Base, UTCDateTime
+from pb.models.base import Base, UTCDateTime, str_enum
 
 
 class Role(enum.StrEnum):
@@ -27,15 +26,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(
-        SAEnum(
-            Role,
-            name="user_role",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role, "user_role"))
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

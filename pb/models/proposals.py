@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pb.models.base import Base, UTCDateTime
+from pb.models.base import Base, UTCDateTime, str_enum
 
 
 class ProposalStatus(enum.StrEnum):
@@ -41,15 +40,7 @@ class Proposal(Base):
     )  # None: city-wide
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
     place: Mapped[str] = mapped_column(String(200))
-    status: Mapped[ProposalStatus] = mapped_column(
-        SAEnum(
-            ProposalStatus,
-            name="proposal_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[ProposalStatus] = mapped_column(str_enum(ProposalStatus, "proposal_status"))
     feasible_cost: Mapped[int | None] = mapped_column()  # minor units, set on acceptance
     reject_reason: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[int | None] = mapped_column(

@@ -6,16 +6,9 @@ import datetime as dt
 import enum
 
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pb.models.base import Base, UTCDateTime
-
-
-def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
-    return SAEnum(
-        cls, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
+from pb.models.base import Base, UTCDateTime, str_enum
 
 
 class Phase(enum.StrEnum):
@@ -66,8 +59,8 @@ class Round(Base):
     voting_from: Mapped[dt.date] = mapped_column(Date)
     voting_until: Mapped[dt.date] = mapped_column(Date)  # last day of voting
     # Staff may open the next phase early; the effective phase is never behind this one.
-    phase_override: Mapped[Phase | None] = mapped_column(_enum(Phase, "round_phase"))
-    method: Mapped[VotingMethod] = mapped_column(_enum(VotingMethod, "voting_method"))
+    phase_override: Mapped[Phase | None] = mapped_column(str_enum(Phase, "round_phase"))
+    method: Mapped[VotingMethod] = mapped_column(str_enum(VotingMethod, "voting_method"))
     min_choices: Mapped[int | None] = mapped_column()
     max_choices: Mapped[int | None] = mapped_column()
     credits: Mapped[int | None] = mapped_column()
@@ -76,8 +69,8 @@ class Round(Base):
     rule: Mapped[str] = mapped_column(String(40))
     tie_break: Mapped[str] = mapped_column(String(80))
     min_score_threshold: Mapped[int | None] = mapped_column()
-    eligibility: Mapped[Eligibility] = mapped_column(_enum(Eligibility, "eligibility"))
-    scope: Mapped[VotingScope] = mapped_column(_enum(VotingScope, "voting_scope"))
+    eligibility: Mapped[Eligibility] = mapped_column(str_enum(Eligibility, "eligibility"))
+    scope: Mapped[VotingScope] = mapped_column(str_enum(VotingScope, "voting_scope"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Set when voting opens: the canonical configuration and its SHA-256 anchor the ballot log.
     locked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

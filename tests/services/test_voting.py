@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect
 
 from pb import clock
 from pb.audit import ballot_problems, verify_chain
@@ -18,7 +18,7 @@ from pb.db import Database
 from pb.errors import ValidationError
 from pb.models import BallotRecord, Participation, Round, VotingMethod
 from pb.services import voting
-from tests.builders import make_voting_round
+from tests.builders import ballot_counts, chain_of, make_voting_round
 
 TODAY = clock.today("UTC")
 
@@ -35,37 +35,13 @@ def cast(
     return db.write_sync(voting.cast, r["round_id"], slot, district, voter, choices, channel, TODAY)
 
 
-def records(db: Database, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
-    rows = db.read_sync(
-        lambda s: list(
-            s.scalars(
-                select(BallotRecord)
-                .where(BallotRecord.round_id == round_id)
-                .order_by(BallotRecord.seq)
-            )
-        )
-    )
-    return [json.loads(r.record) for r in rows], [r.hash for r in rows]
-
-
-def counts(db: Database) -> tuple[int, int]:
-    return db.read_sync(
-        lambda s: (
-            s.scalar(select(func.count()).select_from(Participation)),
-            s.scalar(
-                select(func.count()).select_from(BallotRecord).where(BallotRecord.kind == "ballot")
-            ),
-        )
-    )
-
-
 def test_cast_chains_a_ballot_that_audits(db: Database) -> None:
     r = make_voting_round(db)
     p = r["projects"]["citywide"]
     first = cast(db, r, "voter-1", {p[0]: 1, p[2]: 1})
     second = cast(db, r, "voter-2", {p[1]: 1})
     assert (first.seq, second.seq) == (1, 2)
-    recs, hashes = records(db, r["round_id"])
+    recs, hashes = chain_of(db, r["round_id"])
     assert verify_chain(recs, hashes) == []
     rnd = db.read_sync(lambda s: s.get(Round, r["round_id"]))
     assert recs[0] == {
@@ -94,12 +70,12 @@ def test_second_ballot_is_refused_and_nothing_changes(db: Database) -> None:
     cast(db, r, "voter-1", {p[0]: 1})
     with pytest.raises(voting.AlreadyVoted):
         cast(db, r, "voter-1", {p[1]: 1})
-    assert counts(db) == (1, 1)
+    assert ballot_counts(db) == (1, 1)
     # The district ballot is another slot: one each.
     cast(db, r, "voter-1", {r["projects"]["north"][0]: 1}, "district", "north")
     with pytest.raises(voting.AlreadyVoted):
         cast(db, r, "voter-1", {r["projects"]["south"][0]: 1}, "district", "south")
-    assert counts(db) == (2, 2)
+    assert ballot_counts(db) == (2, 2)
 
 
 @pytest.mark.parametrize(
@@ -125,14 +101,14 @@ def test_invalid_ballots_are_refused_and_nothing_is_stored(
     with pytest.raises(ValidationError) as exc:
         cast(db, r, "voter-1", ballot)
     assert message in " ".join(exc.value.errors.values())
-    assert counts(db) == (0, 0)
+    assert ballot_counts(db) == (0, 0)
 
 
 def test_another_districts_project_is_refused(db: Database) -> None:
     r = make_voting_round(db)
     with pytest.raises(ValidationError):
         cast(db, r, "v", {r["projects"]["south"][0]: 1}, "district", "north")
-    assert counts(db) == (0, 0)
+    assert ballot_counts(db) == (0, 0)
 
 
 def test_voting_closed(db: Database) -> None:
@@ -232,7 +208,7 @@ def test_200_simultaneous_casts(db: Database, same_voter: bool) -> None:
     assert not [o for o in outcomes if o.startswith("error")]
     expected = 1 if same_voter else 200
     assert outcomes.count("ok") == expected
-    assert counts(db) == (expected, expected)
-    recs, hashes = records(db, r["round_id"])
+    assert ballot_counts(db) == (expected, expected)
+    recs, hashes = chain_of(db, r["round_id"])
     assert verify_chain(recs, hashes) == []
     assert [rec["seq"] for rec in recs] == list(range(expected + 1))

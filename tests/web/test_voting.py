@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,40 +17,23 @@ from pb.models import (
     BallotRecord,
     CensusEntry,
     Eligibility,
-    Participation,
     Role,
     VotingMethod,
     VotingScope,
 )
 from pb.services import eligibility
-from tests.builders import make_voting_round
+from tests.builders import ballot_counts, chain_of, make_voting_round
 from tests.conftest import AuthActions, csrf_from
 
 RECEIPT_RE = re.compile(r'<p class="receipt-code"><code>([0-9A-Z-]+)</code>')
 
 
 def stored(db: Database) -> tuple[int, int]:
-    return db.read_sync(
-        lambda s: (
-            s.scalar(select(func.count()).select_from(Participation)),
-            s.scalar(
-                select(func.count()).select_from(BallotRecord).where(BallotRecord.kind == "ballot")
-            ),
-        )
-    )
+    return ballot_counts(db)
 
 
 def chain_ok(db: Database, round_id: int) -> bool:
-    rows = db.read_sync(
-        lambda s: list(
-            s.scalars(
-                select(BallotRecord)
-                .where(BallotRecord.round_id == round_id)
-                .order_by(BallotRecord.seq)
-            )
-        )
-    )
-    return verify_chain([json.loads(r.record) for r in rows], [r.hash for r in rows]) == []
+    return verify_chain(*chain_of(db, round_id)) == []
 
 
 def submit(
