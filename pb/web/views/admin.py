@@ -1,4 +1,4 @@
-"""Administration: accounts and their roles, and the audit log."""
+"""Administration: accounts and their roles (admins), and the audit log (admins and auditors)."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ async def audit_log(request: Request) -> Response:
 routes = [
     route("/admin/users", users, access=Access.ADMIN, name="admin_users"),
     route("/admin/users/{user_id:int}/role", set_role, access=Access.ADMIN, methods=["POST"]),
-    route("/admin/audit", audit_log, access=Access.ADMIN, name="admin_audit"),
+    route("/admin/audit", audit_log, access=Access.AUDITOR, name="admin_audit"),
 ]
