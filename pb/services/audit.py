@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pb import clock
-from pb.models import AuditEvent
+from pb.models import AuditEvent, User
 
 
 def record(
@@ -31,5 +32,17 @@ def record(
     )
 
 
-def recent(session: Session, limit: int = 200) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)))
+@dataclass(frozen=True)
+class EventView:
+    event: AuditEvent
+    actor: str | None  # the actor's email; None for the system (e.g. the lock at voting time)
+
+
+def recent(session: Session, limit: int = 200) -> list[EventView]:
+    rows = session.execute(
+        select(AuditEvent, User.email)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    return [EventView(event, email) for event, email in rows]
