@@ -227,6 +227,34 @@ def make_round(db: Database, voters: int) -> tuple[int, list[str], list[str]]:
 # --- the server --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    log_path: Path
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its workers (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        stats: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                    stats[int(entry)] = (
+                        int(fields[1]),
+                        (int(fields[11]) + int(fields[12])) / ticks,
+                    )
+        tree, total, grew = {self.pid}, 0.0, True
+        while grew:
+            found = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+            tree |= found
+            grew = bool(found)
+        for pid in tree:
+            total += stats.get(pid, (0, 0.0))[1]
+        return total
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -235,7 +263,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[tuple[str, Path]]:
+def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[Server]:
     """``uvicorn pb.web.asgi:app`` as ``pb serve`` runs it, on a free loopback port."""
     port = free_port()
     var_dir = tmp / "var"
@@ -273,7 +301,7 @@ def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[tupl
             start_new_session=True,
         )
     try:
-        yield f"http://127.0.0.1:{port}", log_path
+        yield Server(f"http://127.0.0.1:{port}", log_path, proc.pid)
     finally:
         # uvicorn's supervisor stops its workers on SIGTERM; the group kill is the fallback
         # (the group is the one this script created with start_new_session).
@@ -578,17 +606,15 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
             db = Database(make_engine(url))
             try:
                 round_id, projects, codes = make_round(db, args.voters)
-                with server(url, args.workers, tmp, args.server_arg) as (base, log_path):
+                with server(url, args.workers, tmp, args.server_arg) as srv:
                     ok = asyncio.run(
                         asyncio.wait_for(
-                            drive(
-                                kind, args, db, base, log_path, round_id, projects, codes, deadline
-                            ),
+                            drive(args, db, srv, round_id, projects, codes, deadline),
                             timeout=max(1.0, deadline - time.monotonic()),
                         )
                     )
                     if args.keep_log:
-                        print(log_path.read_text(errors="replace"))
+                        print(srv.log_path.read_text(errors="replace"))
                     return ok
             finally:
                 db.close()
@@ -600,16 +626,15 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
 
 
 async def drive(
-    kind: str,
     args: argparse.Namespace,
     db: Database,
-    base: str,
-    log_path: Path,
+    srv: Server,
     round_id: int,
     projects: list[str],
     codes: list[str],
     deadline: float,
 ) -> bool:
+    base, log_path = srv.base, srv.log_path
     await wait_healthy(base, min(deadline, time.monotonic() + 60), log_path)
     rng = random.Random(args.seed)
     voters = [VoterState(code, rng.sample(projects, rng.choice((1, 2)))) for code in codes]
@@ -624,7 +649,9 @@ async def drive(
         if problems:
             print(f"FAIL preparing voters: {sorted(set(problems))[:5]}\n{tail(log_path)}")
             return False
+        server_cpu = srv.cpu_seconds()
         outcome = await cast_all(client, round_id, voters, args.concurrency, args.duplicates, rng)
+        server_cpu = srv.cpu_seconds() - server_cpu
     ms = [s * 1000 for s in outcome.first_latencies]
     rate = outcome.acknowledged / outcome.seconds
     errors = sum(outcome.errors.values())
@@ -644,9 +671,12 @@ async def drive(
             f"p99 {percentile(dup_ms, 99):.0f}"
         )
     print(f"errors: {errors}" + (f" {outcome.errors}" if errors else ""))
+    requests = len(outcome.first_latencies) + len(outcome.duplicate_latencies)
     print(
-        f"load generator CPU: {outcome.client_cpu:.1f} s "
-        f"({outcome.client_cpu / outcome.seconds:.0%} of one core)",
+        f"CPU in the timed phase: server {server_cpu:.1f} s "
+        f"({server_cpu / requests * 1000:.1f} ms a request), load generator "
+        f"{outcome.client_cpu:.1f} s ({outcome.client_cpu / requests * 1000:.1f} ms a request); "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     checks = [
