@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx2
 from itsdangerous import URLSafeTimedSerializer
@@ -109,6 +110,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--request-timeout", type=float, default=30, help="seconds per request (%(default)s)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx2"),
+        default="raw",
+        help="HTTP client casting in the timed phase: a minimal keep-alive HTTP/1.1 client "
+        "(cheap on CPU, which the server shares) or httpx2 (%(default)s); voters are always "
+        "prepared with httpx2",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed for choices and order")
     parser.add_argument(
@@ -253,6 +262,13 @@ class Server:
         for pid in tree:
             total += stats.get(pid, (0, 0.0))[1]
         return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores have spent busy since boot (Linux /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -409,6 +425,75 @@ async def prepare(
     return problems
 
 
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive client for the timed phase: one connection per client
+    task, bytes prepared in advance. The load generator shares the machine's cores with the
+    server; httpx2 spends about 2 ms of CPU a request, this about a tenth of that, so the
+    figures measure the server rather than the client. Answers are status plus Set-Cookie."""
+
+    def __init__(self, base: str, timeout: float) -> None:
+        url = httpx2.URL(base)
+        self.host, self.port = url.host, url.port or 80
+        self.timeout = timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes, cookie: str) -> tuple[int, list[str]]:
+        return await asyncio.wait_for(self._post(path, body, cookie), self.timeout)
+
+    async def _post(self, path: str, body: bytes, cookie: str) -> tuple[int, list[str]]:
+        if self.reader is None or self.reader.at_eof():
+            await self.close()
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.writer is not None
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nCookie: {cookie}\r\n\r\n".encode()
+            + body
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        lines = head.split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = [line.split(":", 1) for line in lines[1:] if ":" in line]
+        fields = {name.strip().lower(): value.strip() for name, value in headers}
+        if fields.get("transfer-encoding", "").lower() == "chunked":
+            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readuntil(b"\r\n")
+        else:
+            await self.reader.readexactly(int(fields.get("content-length", "0")))
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        cookies = [v.strip() for n, v in headers if n.strip().lower() == "set-cookie"]
+        return status, cookies
+
+
+class HttpxPoster:
+    """The same calls through the shared httpx2 client (``--client httpx2``)."""
+
+    def __init__(self, client: httpx2.AsyncClient) -> None:
+        self.client = client
+
+    async def post(self, path: str, body: bytes, cookie: str) -> tuple[int, list[str]]:
+        response = await self.client.post(
+            path,
+            content=body,
+            headers={"cookie": cookie, "content-type": "application/x-www-form-urlencoded"},
+        )
+        return response.status_code, response.headers.get_list("set-cookie")
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass
 class Outcome:
     seconds: float
@@ -423,6 +508,7 @@ class Outcome:
 
 async def cast_all(
     client: httpx2.AsyncClient,
+    raw: bool,
     round_id: int,
     voters: list[VoterState],
     concurrency: int,
@@ -443,6 +529,15 @@ async def cast_all(
     errors: dict[str, int] = {}
     counts = {"acknowledged": 0, "refused": 0, "sent": 0}
     signer = URLSafeTimedSerializer(SECRET_KEY, salt="pb.receipt")
+    path = f"/rounds/{round_id}/vote/citywide"
+    bodies = {
+        id(v): urlencode(
+            {"csrf_token": v.token, "district": "citywide", "step": "cast", "p": v.choices},
+            doseq=True,
+        ).encode()
+        for v in order
+    }
+    cookies = {id(v): v.cookie_header() for v in order}
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
@@ -454,53 +549,56 @@ async def cast_all(
             for n in range(concurrency):
                 queue.put_nowait((2, n, None))
 
-    async def send(voter: VoterState) -> tuple[httpx2.Response | None, float]:
+    async def send(
+        poster: RawHTTP | HttpxPoster, voter: VoterState
+    ) -> tuple[tuple[int, list[str]] | None, float]:
         start = time.perf_counter()
         try:
-            response = await client.post(
-                f"/rounds/{round_id}/vote/citywide",
-                data={
-                    "csrf_token": voter.token,
-                    "district": "citywide",
-                    "step": "cast",
-                    "p": voter.choices,
-                },
-                headers={"cookie": voter.cookie_header()},
-            )
-        except httpx2.HTTPError as exc:
+            answer = await poster.post(path, bodies[id(voter)], cookies[id(voter)])
+        except (httpx2.HTTPError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
             error(f"transport error {type(exc).__name__}")
+            await poster.close()
             return None, time.perf_counter() - start
-        return response, time.perf_counter() - start
+        return answer, time.perf_counter() - start
 
     async def worker() -> None:
+        poster = RawHTTP(str(client.base_url), client.timeout.read or 30) if raw else None
+        try:
+            await work(poster or HttpxPoster(client))
+        finally:
+            if poster is not None:
+                await poster.close()
+
+    async def work(poster: RawHTTP | HttpxPoster) -> None:
         while True:
             priority, n, job = await queue.get()
             if job is None:
                 return
             voter, duplicate = job, priority == 0
-            response, seconds = await send(voter)
+            answer, seconds = await send(poster, voter)
+            status = answer[0] if answer is not None else None
             if duplicate:
                 counts["sent"] += 1
                 duplicate_latencies.append(seconds)
-                if response is not None and response.status_code == 409:
+                if status == 409:
                     counts["refused"] += 1
-                elif response is not None:
-                    error(f"duplicate answered {response.status_code}")
+                elif status is not None:
+                    error(f"duplicate answered {status}")
             else:
                 first_latencies.append(seconds)
-                voter.first_status = response.status_code if response is not None else None
-                if response is not None and response.status_code == 303:
+                voter.first_status = status
+                if answer is not None and status == 303:
                     counts["acknowledged"] += 1
-                    cookie = SimpleCookie()
-                    for header in response.headers.get_list("set-cookie"):
+                    cookie: SimpleCookie = SimpleCookie()
+                    for header in answer[1]:
                         cookie.load(header)
                     with contextlib.suppress(Exception):
                         voter.receipt = signer.loads(cookie["pb_receipt"].value)[1]
                     if id(voter) in resend:
                         queue.put_nowait((0, n, voter))  # counted down when answered
                 else:
-                    if response is not None:
-                        error(f"first cast answered {response.status_code}")
+                    if status is not None:
+                        error(f"first cast answered {status}")
                     if id(voter) in resend:
                         finished_one()  # its re-send will never be made
             finished_one()
@@ -649,9 +747,11 @@ async def drive(
         if problems:
             print(f"FAIL preparing voters: {sorted(set(problems))[:5]}\n{tail(log_path)}")
             return False
-        server_cpu = srv.cpu_seconds()
-        outcome = await cast_all(client, round_id, voters, args.concurrency, args.duplicates, rng)
-        server_cpu = srv.cpu_seconds() - server_cpu
+        server_cpu, busy = srv.cpu_seconds(), machine_busy_seconds()
+        outcome = await cast_all(
+            client, args.client == "raw", round_id, voters, args.concurrency, args.duplicates, rng
+        )
+        server_cpu, busy = srv.cpu_seconds() - server_cpu, machine_busy_seconds() - busy
     ms = [s * 1000 for s in outcome.first_latencies]
     rate = outcome.acknowledged / outcome.seconds
     errors = sum(outcome.errors.values())
@@ -675,8 +775,9 @@ async def drive(
     print(
         f"CPU in the timed phase: server {server_cpu:.1f} s "
         f"({server_cpu / requests * 1000:.1f} ms a request), load generator "
-        f"{outcome.client_cpu:.1f} s ({outcome.client_cpu / requests * 1000:.1f} ms a request); "
-        f"load average {os.getloadavg()[0]:.1f}",
+        f"{outcome.client_cpu:.1f} s ({outcome.client_cpu / requests * 1000:.1f} ms a request), "
+        f"the rest (database, other work) {busy - server_cpu - outcome.client_cpu:.1f} s; "
+        f"the machine's {os.cpu_count()} cores were {busy / outcome.seconds:.2f} busy",
         flush=True,
     )
     checks = [
