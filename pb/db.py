@@ -2,7 +2,8 @@
 
 SQLite is set up for safe concurrent writes: WAL, ``synchronous=FULL``, a busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions (so two writers queue on the lock instead of failing
-on upgrade). PostgreSQL goes through psycopg 3 with ``pool_pre_ping``.
+on upgrade), with the writers of every worker process queued in the kernel in front of that lock
+(:class:`WriterQueue`). PostgreSQL goes through psycopg 3 with ``pool_pre_ping``.
 
 Every unit of database work is one function run in one transaction, off the event loop
 (:meth:`Database.write` / :meth:`Database.read`), as Datasette's ``execute_write_fn`` does.
@@ -10,13 +11,19 @@ Every unit of database work is one function run in one transaction, off the even
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+
+if sys.platform != "win32":
+    import fcntl
 
 T = TypeVar("T")
 
@@ -43,6 +50,45 @@ def _setup_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class WriterQueue:
+    """The writers to one SQLite file, queued in the kernel in front of SQLite's write lock.
+
+    A writer that finds an SQLite database locked sleeps and retries (SQLite's busy handler: 1,
+    2, 5, ... up to 100 ms between tries), so under many concurrent writers the lock sits idle
+    while they sleep and who gets it next is luck: a few writes wait seconds. Taking an exclusive
+    ``flock`` on a file beside the database before ``BEGIN IMMEDIATE`` makes the writers of every
+    worker process wait in the kernel instead, which wakes the next one as soon as the lock is
+    released. SQLite's own lock still guarantees everything (and serializes writers that do not
+    queue here, such as migrations); this only orders the waiting."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        # One open file per turn: flock excludes other open files, also in this process.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The queue for an SQLite database file (none for PostgreSQL, memory or Windows)."""
+    database = engine.url.database
+    if (
+        sys.platform == "win32"
+        or engine.dialect.name != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    return WriterQueue(database + "-writers")
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL."""
     parsed = make_url(url)
@@ -64,6 +110,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._queue = writer_queue(engine)
         self._write = sessionmaker(engine, expire_on_commit=False)
         self._read = sessionmaker(
             engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
@@ -75,7 +122,10 @@ class Database:
 
     def write_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args)`` in a write transaction; commit on success."""
-        with self._write.begin() as session:
+        with (
+            self._queue.turn() if self._queue else contextlib.nullcontext(),
+            self._write.begin() as session,
+        ):
             return fn(session, *args, **kwargs)
 
     def read_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -158,7 +158,14 @@ def read_bundle(source: str | os.PathLike[str] | IO[bytes]) -> RawBundle:
         raise BundleError("no such file") from None
     except IsADirectoryError:
         raise BundleError("is a directory, not a zip file") from None
-    except (zipfile.BadZipFile, EOFError, ValueError, struct.error, OverflowError) as exc:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        ValueError,
+        struct.error,
+        OverflowError,
+        NotImplementedError,  # e.g. "zip file version 8.4" from a damaged directory
+    ) as exc:
         raise BundleError(f"not a readable zip file ({exc})") from None
     except OSError as exc:
         raise BundleError(f"cannot read the file ({exc.strerror or exc})") from None

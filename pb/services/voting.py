@@ -1,9 +1,9 @@
 """Casting ballots: eligibility slots, validation, participation and the hash-chained log.
 
-A cast is one transaction: the round row is locked (serializing appends on PostgreSQL; SQLite's
-``BEGIN IMMEDIATE`` already serializes writers), the participation row is inserted (its primary
-key refuses a second ballot under any concurrency), and the ballot is appended to the chain with
-``pb.audit``'s record and hash definitions, so auditors recompute exactly what was stored.
+A cast is one transaction: the participation row is inserted (its primary key refuses a second
+ballot under any concurrency), the round row is locked (serializing appends on PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` already serializes writers), and the ballot is appended to the chain
+with ``pb.audit``'s record and hash definitions, so auditors recompute exactly what was stored.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pb.audit import (
@@ -187,22 +188,92 @@ def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tupl
 
 def _append(
     session: Session, rnd: Round, config: dict[str, Any], record: dict[str, Any], kind: str
-) -> BallotRecord:
-    last_seq, last_hash = ensure_genesis(session, rnd, config)
+) -> tuple[int, str]:
+    """Append ``record`` to the round's chain; return its seq and hash. The caller holds the
+    round's lock. Core inserts: nothing here needs the ORM's unit of work."""
+    last = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash)
+        .where(BallotRecord.round_id == rnd.id)
+        .order_by(BallotRecord.seq.desc())
+        .limit(1)
+    ).first()
+    rows: list[dict[str, Any]] = []
+    if last is None:
+        genesis = genesis_record(str(rnd.id), config)
+        last_seq, last_hash = 0, next_hash(None, genesis)
+        rows.append(
+            {
+                "round_id": rnd.id,
+                "seq": 0,
+                "kind": "genesis",
+                "district": None,
+                "receipt": None,
+                "record": canonical_bytes(genesis).decode(),
+                "day": None,
+                "channel": None,
+                "hash": last_hash,
+            }
+        )
+    else:
+        last_seq, last_hash = last
     record = {**record, "seq": last_seq + 1}
-    row = BallotRecord(
-        round_id=rnd.id,
-        seq=last_seq + 1,
-        kind=kind,
-        district=record["district"],
-        receipt=record["receipt"],
-        record=canonical_bytes(record).decode(),
-        day=dt.date.fromisoformat(record["day"]),
-        channel=record["channel"],
-        hash=next_hash(last_hash, record),
+    digest = next_hash(last_hash, record)
+    rows.append(
+        {
+            "round_id": rnd.id,
+            "seq": last_seq + 1,
+            "kind": kind,
+            "district": record["district"],
+            "receipt": record["receipt"],
+            "record": canonical_bytes(record).decode(),
+            "day": dt.date.fromisoformat(record["day"]),
+            "channel": record["channel"],
+            "hash": digest,
+        }
     )
-    session.add(row)
-    return row
+    session.execute(insert(BallotRecord), rows)
+    return last_seq + 1, digest
+
+
+def _check_open(rnd: Round, slot: str, channel: str, today: dt.date) -> None:
+    phase = rounds.effective_phase(rnd, today)
+    allowed = (Phase.VOTING,) if channel == "online" else (Phase.VOTING, Phase.CLOSED)
+    if phase not in allowed:
+        raise VotingClosed(rnd.id)
+    if slot not in slots(rnd):
+        raise NotFound(f"slot {slot}")
+
+
+# pg_advisory_xact_lock(class, object): the class names "a round's ballot chain" in pb.
+CHAIN_LOCK_CLASS = 0x70620001
+
+
+def _queue_for_append(session: Session, round_id: int) -> None:
+    """On PostgreSQL, queue for the round's chain on a transaction-scoped advisory lock before
+    taking the row lock.
+
+    Under load, dozens of casts wait for the round row at once. A row lock's waiters all wake
+    when its holder commits and race for it again (the lock manager then spends more CPU than
+    the casts, and the order is random); an advisory lock grants its waiters one at a time, in
+    order. The row lock stays: it is what orders appends with staff changes to the round, and
+    it is uncontended behind this queue. Released at commit or rollback, like the row lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_CLASS, round_id)))
+
+
+def _insert_participation(session: Session, round_id: int, slot: str, voter: str) -> bool:
+    """Insert the participation row; False when it exists (the primary key decides, under any
+    concurrency: a concurrent insert of the same key waits for the other to commit or roll
+    back). No savepoint and no exception: one statement."""
+    dialect = session.get_bind().dialect.name
+    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        make_insert(Participation)
+        .values(round_id=round_id, slot=slot, voter_key=voter)
+        .on_conflict_do_nothing(index_elements=["round_id", "slot", "voter_key"])
+        .returning(Participation.round_id)
+    )
+    return session.execute(statement).first() is not None
 
 
 def cast(
@@ -219,19 +290,15 @@ def cast(
 
     ``voter`` is the keyed voter hash (:func:`voter_key`). Raises :class:`VotingClosed`,
     :class:`AlreadyVoted`, :class:`ValidationError` or :class:`NotFound`; then nothing is kept.
+
+    Everything that does not need the round's lock happens before taking it (checks,
+    validation, the participation row), so that appends, which are serialized, hold it briefly.
     """
-    # Lock the round row: appends to its chain are serialized (PostgreSQL; SQLite's
-    # BEGIN IMMEDIATE already holds the database's write lock).
-    rnd = session.scalars(select(Round).where(Round.id == round_id).with_for_update()).first()
+    rnd = session.get(Round, round_id)
     if rnd is None:
         raise NotFound(f"round {round_id}")
-    phase = rounds.effective_phase(rnd, today)
-    allowed = (Phase.VOTING,) if channel == "online" else (Phase.VOTING, Phase.CLOSED)
-    if phase not in allowed:
-        raise VotingClosed(round_id)
-    if slot not in slots(rnd):
-        raise NotFound(f"slot {slot}")
-    rounds.lock(session, rnd)
+    _check_open(rnd, slot, channel, today)
+    frozen = rnd.locked_config
     config = config_of(session, rnd)
     district = district_of(config, slot, district_key)
     errors = validate_choices(config, district, choices)
@@ -239,16 +306,29 @@ def cast(
         raise ValidationError(errors)
     chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
     assert not ballot_problems(config, district, chosen), "web and audit disagree on a ballot"
-    try:
-        with session.begin_nested():
-            session.add(Participation(round_id=rnd.id, slot=slot, voter_key=voter))
-    except IntegrityError:
-        raise AlreadyVoted(round_id) from None
+    if not _insert_participation(session, rnd.id, slot, voter):
+        raise AlreadyVoted(round_id)
     code = new_receipt_code()
     record = ballot_record(1, district_key, code, chosen, today, channel)
-    row = _append(session, rnd, config, record, "ballot")
-    session.flush()
-    return Receipt(rnd.id, code, row.seq, row.hash)
+    # Lock the round row: appends to its chain are serialized (PostgreSQL; SQLite's BEGIN
+    # IMMEDIATE already holds the database's write lock). FOR NO KEY UPDATE, not FOR UPDATE:
+    # the foreign keys of participation and ballot rows take FOR KEY SHARE on the round, which
+    # FOR UPDATE would make every other cast wait for (and could deadlock). The round is
+    # re-read under the lock: staff may have closed it, or a first ballot frozen its config.
+    _queue_for_append(session, round_id)
+    session.execute(
+        select(Round)
+        .where(Round.id == round_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    _check_open(rnd, slot, channel, today)
+    if rnd.config_sha256 is None:
+        rounds.lock(session, rnd)  # the first ballot freezes the configuration
+    if rnd.locked_config != frozen:
+        config = config_of(session, rnd)  # only ever the first ballot: what is now locked
+    seq, digest = _append(session, rnd, config, record, "ballot")
+    return Receipt(rnd.id, code, seq, digest)
 
 
 def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:

@@ -93,3 +93,12 @@ def test_every_byte_of_the_manifest_matters() -> None:
         if _outcome(rezip({**files, "manifest.json": bytes(changed)})) == 0:
             missed.append((at, manifest[max(0, at - 20) : at + 20]))
     assert missed == []
+
+
+def test_a_damaged_zip_version_is_unreadable_not_a_crash() -> None:
+    """Found by the property above: a flipped bit in the central directory's "version needed"
+    makes zipfile raise NotImplementedError when opening; pb audit must exit 2, not crash."""
+    data = bytearray(_bundle())
+    directory = data.rfind(b"PK\x01\x02")
+    data[directory + 6] = 84  # "version needed to extract" 8.4
+    assert _outcome(bytes(data)) == 2

@@ -97,8 +97,9 @@ def test_admin_reaches_admin_pages_and_changes_roles(
     assert "user.role" in log.text and "staff" in log.text
 
 
-def test_auditors_read_the_audit_log_but_change_nothing(client: TestClient,
-                                                        auth: AuthActions) -> None:
+def test_auditors_read_the_audit_log_but_change_nothing(
+    client: TestClient, auth: AuthActions
+) -> None:
     auth.login_as(Role.AUDITOR)
     assert client.get("/admin/audit").status_code == 200
     assert client.get("/admin/users").status_code == 403
