@@ -119,10 +119,6 @@ def import_census(session: Session, actor_id: int, round_id: int, data: bytes, s
     return len(entries)
 
 
-def round_id_str(round_id: int) -> str:
-    return str(round_id)
-
-
 def census_size(session: Session, round_id: int) -> int:
     return (
         session.scalar(

@@ -404,15 +404,3 @@ def lookup_receipt(session: Session, text: str) -> ReceiptLookup | None:
         str(district),
         district_member(str(district)) if published else None,
     )
-
-
-def turnout(session: Session, round_id: int) -> int:
-    """Ballots cast so far (not what they chose: no counts before results are published)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(BallotRecord)
-            .where(BallotRecord.round_id == round_id, BallotRecord.kind == "ballot")
-        )
-        or 0
-    )

@@ -6,7 +6,6 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
-from starlette.requests import Request
 
 
 def text(form: FormData, name: str, max_length: int = 10_000) -> str:
@@ -24,10 +23,6 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if "\\" in target:
         return default
     return target
-
-
-async def read_form(request: Request) -> FormData:
-    return await request.form()
 
 
 def optional_int(form: FormData, name: str, errors: dict[str, str], message: str) -> int | None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
@@ -269,7 +267,3 @@ def context(request: Request) -> RequestContext:
 def flash(request: Request, message: str, kind: str = "info") -> None:
     """Show ``message`` on the next page this client renders."""
     context(request).new_flashes.append((kind, message))
-
-
-def json_attr(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

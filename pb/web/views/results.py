@@ -32,7 +32,6 @@ class Bar:
     score: int
     funded: bool
     width: int  # of CHART_WIDTH
-    y: int
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,6 @@ class DistrictResult:
     spent: int
     funded: list[Bar]
     bars: list[Bar]
-    chart_height: int
     steps: list[Sentence]
     ties: list[str]
     turnout: dict[str, int]
@@ -71,9 +69,8 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
                 p["score"],
                 p["selected"],
                 round(CHART_WIDTH * p["score"] / top),
-                n * 28,
             )
-            for n, p in enumerate(projects)
+            for p in projects
         ]
         order = {pid: n for n, pid in enumerate(outcome["selected"])}
         funded = sorted((b for b in bars if b.funded), key=lambda b: order.get(b.id, 0))
@@ -85,7 +82,6 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
                 spent=outcome["spent"],
                 funded=funded,
                 bars=bars,
-                chart_height=len(bars) * 28,
                 steps=explain(outcome, titles, currency, word),
                 ties=tie_sentences(outcome, titles),
                 turnout=outcome["turnout"],
