@@ -211,7 +211,8 @@ class ContextMiddleware:
                 anon_seed = value if isinstance(value, str) else None
             except BadSignature:
                 anon_seed = None
-        if token is None and anon_seed is None:
+        # Static files need no seed: a parallel request for one must not replace the page's.
+        if token is None and anon_seed is None and not conn.url.path.startswith("/static/"):
             anon_seed = secrets.token_urlsafe(24)
             set_cookies.append(
                 make_cookie(Cookies.ANON, self.cookies.anon_signer.dumps(anon_seed), https, None)

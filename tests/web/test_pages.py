@@ -77,3 +77,8 @@ def test_static_files_are_served(client: TestClient) -> None:
 
 def test_health(client: TestClient) -> None:
     assert client.get("/health").text == "ok"
+
+
+def test_static_files_set_no_cookies(client: TestClient) -> None:
+    assert "set-cookie" not in client.get("/static/style.css").headers
+    assert "pb_anon=" in client.get("/").headers["set-cookie"]
