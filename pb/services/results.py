@@ -22,7 +22,7 @@ from pb.audit import ballots_by_district, results_bytes, write_bundle
 from pb.errors import NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import BallotRecord, Phase, Round, RoundResult
-from pb.services import audit, rounds, voting
+from pb.services import audit, ballot_log, rounds, voting
 
 
 def chain(session: Session, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
@@ -54,7 +54,7 @@ def tally_round(
         raise ValidationError({"": _("Count the ballots once voting has ended.")})
     rounds.lock(session, rnd)
     config = voting.config_of(session, rnd)
-    voting.ensure_genesis(session, rnd, config)
+    ballot_log.ensure_genesis(session, rnd, config)
     session.flush()
     records, hashes = chain(session, round_id)
     data = results_bytes(config, ballots_by_district(records)).decode()
@@ -86,7 +86,7 @@ def publish(session: Session, actor_id: int | None, round_id: int, today: dt.dat
         raise ValidationError({"": _("The results are published and final.")})
     if result is None:
         raise ValidationError({"": _("Count the ballots before publishing.")})
-    head = voting.log_head(session, round_id)
+    head = ballot_log.log_head(session, round_id)
     if head is None or head.hash != result.chain_head:
         raise ValidationError(
             {"": _("Ballots were added after the count. Count again, review, then publish.")}

@@ -1,9 +1,10 @@
 """Casting ballots: eligibility slots, validation, participation and the hash-chained log.
 
-A cast is one transaction: the participation row is inserted (its primary key refuses a second
-ballot under any concurrency), the round row is locked (serializing appends on PostgreSQL;
-SQLite's ``BEGIN IMMEDIATE`` already serializes writers), and the ballot is appended to the chain
-with ``pb.audit``'s record and hash definitions, so auditors recompute exactly what was stored.
+A cast is checked first (:func:`check_ballot`, :func:`prepare`), then appended in one
+transaction (:func:`append`): the participation row is inserted (its primary key refuses a
+second ballot under any concurrency) and the ballot is chained under the round's lock
+(:mod:`pb.services.ballot_log`), with ``pb.audit``'s record and hash definitions, so auditors
+recompute exactly what was stored.
 """
 
 from __future__ import annotations
@@ -15,25 +16,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pb.audit import (
-    ballot_problems,
-    ballot_record,
-    canonical_bytes,
-    genesis_record,
-    new_receipt_code,
-    next_hash,
-    normalize_receipt,
-)
-from pb.audit.bundle import district_member
+from pb.audit import ballot_problems, ballot_record, genesis_record, new_receipt_code
+from pb.audit.config import config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
-from pb.models import BallotRecord, Participation, Phase, Round, RoundResult, VotingScope
-from pb.services import rounds
+from pb.models import Participation, Phase, Round, VotingScope
+from pb.services import ballot_log, rounds
 
 CITYWIDE = "citywide"
 DISTRICT = "district"
@@ -160,120 +151,110 @@ class Receipt:
     hash: str
 
 
-def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tuple[int, str]:
-    """The last (seq, hash) of the round's log, writing the genesis record if the log is empty.
+@dataclass(frozen=True)
+class Ballot:
+    """A ballot checked against the round's configuration, ready to be appended: everything
+    the serialized append needs, worked out before it."""
 
-    The caller holds the round's lock (see :func:`cast`)."""
-    last = session.execute(
-        select(BallotRecord.seq, BallotRecord.hash)
-        .where(BallotRecord.round_id == rnd.id)
-        .order_by(BallotRecord.seq.desc())
-        .limit(1)
-    ).first()
-    if last is not None:
-        return int(last[0]), str(last[1])
-    genesis = genesis_record(str(rnd.id), config)
-    first_hash = next_hash(None, genesis)
-    session.add(
-        BallotRecord(
-            round_id=rnd.id,
-            seq=0,
-            kind="genesis",
-            record=canonical_bytes(genesis).decode(),
-            hash=first_hash,
-        )
-    )
-    return 0, first_hash
-
-
-def _append(
-    session: Session, rnd: Round, config: dict[str, Any], record: dict[str, Any], kind: str
-) -> tuple[int, str]:
-    """Append ``record`` to the round's chain; return its seq and hash. The caller holds the
-    round's lock. Core inserts: nothing here needs the ORM's unit of work."""
-    last = session.execute(
-        select(BallotRecord.seq, BallotRecord.hash)
-        .where(BallotRecord.round_id == rnd.id)
-        .order_by(BallotRecord.seq.desc())
-        .limit(1)
-    ).first()
-    rows: list[dict[str, Any]] = []
-    if last is None:
-        genesis = genesis_record(str(rnd.id), config)
-        last_seq, last_hash = 0, next_hash(None, genesis)
-        rows.append(
-            {
-                "round_id": rnd.id,
-                "seq": 0,
-                "kind": "genesis",
-                "district": None,
-                "receipt": None,
-                "record": canonical_bytes(genesis).decode(),
-                "day": None,
-                "channel": None,
-                "hash": last_hash,
-            }
-        )
-    else:
-        last_seq, last_hash = last
-    record = {**record, "seq": last_seq + 1}
-    digest = next_hash(last_hash, record)
-    rows.append(
-        {
-            "round_id": rnd.id,
-            "seq": last_seq + 1,
-            "kind": kind,
-            "district": record["district"],
-            "receipt": record["receipt"],
-            "record": canonical_bytes(record).decode(),
-            "day": dt.date.fromisoformat(record["day"]),
-            "channel": record["channel"],
-            "hash": digest,
-        }
-    )
-    session.execute(insert(BallotRecord), rows)
-    return last_seq + 1, digest
+    round_id: int
+    slot: str
+    channel: str
+    config: dict[str, Any]  # the configuration it was checked against
+    config_sha256: str
+    record: dict[str, Any]  # the ballot record, but its seq
 
 
 def _check_open(rnd: Round, slot: str, channel: str, today: dt.date) -> None:
     phase = rounds.effective_phase(rnd, today)
-    allowed = (Phase.VOTING,) if channel == "online" else (Phase.VOTING, Phase.CLOSED)
-    if phase not in allowed:
+    if phase not in _OPEN[channel]:
         raise VotingClosed(rnd.id)
     if slot not in slots(rnd):
         raise NotFound(f"slot {slot}")
 
 
-# pg_advisory_xact_lock(class, object): the class names "a round's ballot chain" in pb.
-CHAIN_LOCK_CLASS = 0x70620001
+# Paper ballots cast in person may be entered after the last day, until results are published.
+_OPEN = {"online": (Phase.VOTING,), "paper": (Phase.VOTING, Phase.CLOSED)}
 
 
-def _queue_for_append(session: Session, round_id: int) -> None:
-    """On PostgreSQL, queue for the round's chain on a transaction-scoped advisory lock before
-    taking the row lock.
+def check_ballot(
+    rnd: Round,
+    config: dict[str, Any],
+    slot: str,
+    district_key: str,
+    choices: dict[str, int],
+    channel: str,
+    today: dt.date,
+) -> Ballot:
+    """Check a ballot against the round and its configuration (:func:`config_of`), without
+    touching the database. Raises :class:`VotingClosed`, :class:`NotFound` or
+    :class:`ValidationError`."""
+    _check_open(rnd, slot, channel, today)
+    district = district_of(config, slot, district_key)
+    errors = validate_choices(config, district, choices)
+    if errors:
+        raise ValidationError(errors)
+    chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
+    assert not ballot_problems(config, district, chosen), "web and audit disagree on a ballot"
+    record = ballot_record(1, district_key, new_receipt_code(), chosen, today, channel)
+    del record["seq"]
+    return Ballot(rnd.id, slot, channel, config, rnd.config_sha256 or config_sha256(config), record)
 
-    Under load, dozens of casts wait for the round row at once. A row lock's waiters all wake
-    when its holder commits and race for it again (the lock manager then spends more CPU than
-    the casts, and the order is random); an advisory lock grants its waiters one at a time, in
-    order. The row lock stays: it is what orders appends with staff changes to the round, and
-    it is uncontended behind this queue. Released at commit or rollback, like the row lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_CLASS, round_id)))
+
+def prepare(
+    session: Session,
+    round_id: int,
+    slot: str,
+    district_key: str,
+    choices: dict[str, int],
+    channel: str,
+    today: dt.date,
+) -> Ballot:
+    """Load the round and check a ballot (:func:`check_ballot`)."""
+    rnd = session.get(Round, round_id)
+    if rnd is None:
+        raise NotFound(f"round {round_id}")
+    return check_ballot(rnd, config_of(session, rnd), slot, district_key, choices, channel, today)
 
 
-def _insert_participation(session: Session, round_id: int, slot: str, voter: str) -> bool:
-    """Insert the participation row; False when it exists (the primary key decides, under any
-    concurrency: a concurrent insert of the same key waits for the other to commit or roll
-    back). No savepoint and no exception: one statement."""
-    dialect = session.get_bind().dialect.name
-    make_insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        make_insert(Participation)
-        .values(round_id=round_id, slot=slot, voter_key=voter)
-        .on_conflict_do_nothing(index_elements=["round_id", "slot", "voter_key"])
-        .returning(Participation.round_id)
-    )
-    return session.execute(statement).first() is not None
+def append(session: Session, ballot: Ballot, voter: str) -> Receipt:
+    """Cast a checked ballot: the participation row and the chained record, in the session's
+    transaction. ``voter`` is the keyed voter hash (:func:`voter_key`). Raises
+    :class:`AlreadyVoted` or :class:`VotingClosed`; then nothing is kept.
+
+    The ballot may have been checked in an earlier transaction: under the round's lock the
+    round is read again, and the ballot only goes in if the round still takes it and the
+    configuration it was checked against is the locked one (the first ballot locks it). The
+    round's dates need no second look: they cannot change once voting has opened.
+    """
+    log = ballot_log.Appender(session)
+    try:
+        # On SQLite everything here is serialized; on PostgreSQL the participation row is
+        # inserted before queueing for the round's lock.
+        if not log.participate(ballot.round_id, ballot.slot, voter):
+            raise AlreadyVoted(ballot.round_id)
+        state = log.lock(ballot.round_id)
+        if state is None:
+            raise NotFound(f"round {ballot.round_id}")
+        locked_sha, override = state
+        if override is not None and override.rank > _OPEN[ballot.channel][-1].rank:
+            raise VotingClosed(ballot.round_id)
+        if locked_sha is None:  # the first ballot freezes the configuration
+            rnd = session.get(Round, ballot.round_id)
+            assert rnd is not None
+            locked_sha = rounds.lock(session, rnd)
+            session.flush()
+        if locked_sha != ballot.config_sha256:
+            # Cannot happen (the configuration is frozen when voting opens), but must not be
+            # chained if it did: the ballot was checked against another configuration.
+            raise VotingClosed(ballot.round_id)
+        seq, digest = log.append(
+            ballot.round_id,
+            ballot.record,
+            lambda: genesis_record(str(ballot.round_id), ballot.config),
+        )
+    finally:
+        log.close()
+    return Receipt(ballot.round_id, ballot.record["receipt"], seq, digest)
 
 
 def cast(
@@ -286,49 +267,12 @@ def cast(
     channel: str,
     today: dt.date,
 ) -> Receipt:
-    """Cast one ballot: participation and the chained record in this one transaction.
+    """Check and cast one ballot in this one transaction (:func:`prepare`, :func:`append`).
 
-    ``voter`` is the keyed voter hash (:func:`voter_key`). Raises :class:`VotingClosed`,
-    :class:`AlreadyVoted`, :class:`ValidationError` or :class:`NotFound`; then nothing is kept.
-
-    Everything that does not need the round's lock happens before taking it (checks,
-    validation, the participation row), so that appends, which are serialized, hold it briefly.
-    """
-    rnd = session.get(Round, round_id)
-    if rnd is None:
-        raise NotFound(f"round {round_id}")
-    _check_open(rnd, slot, channel, today)
-    frozen = rnd.locked_config
-    config = config_of(session, rnd)
-    district = district_of(config, slot, district_key)
-    errors = validate_choices(config, district, choices)
-    if errors:
-        raise ValidationError(errors)
-    chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
-    assert not ballot_problems(config, district, chosen), "web and audit disagree on a ballot"
-    if not _insert_participation(session, rnd.id, slot, voter):
-        raise AlreadyVoted(round_id)
-    code = new_receipt_code()
-    record = ballot_record(1, district_key, code, chosen, today, channel)
-    # Lock the round row: appends to its chain are serialized (PostgreSQL; SQLite's BEGIN
-    # IMMEDIATE already holds the database's write lock). FOR NO KEY UPDATE, not FOR UPDATE:
-    # the foreign keys of participation and ballot rows take FOR KEY SHARE on the round, which
-    # FOR UPDATE would make every other cast wait for (and could deadlock). The round is
-    # re-read under the lock: staff may have closed it, or a first ballot frozen its config.
-    _queue_for_append(session, round_id)
-    session.execute(
-        select(Round)
-        .where(Round.id == round_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    _check_open(rnd, slot, channel, today)
-    if rnd.config_sha256 is None:
-        rounds.lock(session, rnd)  # the first ballot freezes the configuration
-    if rnd.locked_config != frozen:
-        config = config_of(session, rnd)  # only ever the first ballot: what is now locked
-    seq, digest = _append(session, rnd, config, record, "ballot")
-    return Receipt(rnd.id, code, seq, digest)
+    Raises :class:`VotingClosed`, :class:`AlreadyVoted`, :class:`ValidationError` or
+    :class:`NotFound`; then nothing is kept."""
+    ballot = prepare(session, round_id, slot, district_key, choices, channel, today)
+    return append(session, ballot, voter)
 
 
 def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:
@@ -338,69 +282,4 @@ def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:
                 Participation.round_id == round_id, Participation.voter_key == voter
             )
         )
-    )
-
-
-@dataclass(frozen=True)
-class LogHead:
-    length: int  # records including genesis
-    hash: str
-
-
-def log_head(session: Session, round_id: int) -> LogHead | None:
-    row = session.execute(
-        select(BallotRecord.seq, BallotRecord.hash)
-        .where(BallotRecord.round_id == round_id)
-        .order_by(BallotRecord.seq.desc())
-        .limit(1)
-    ).first()
-    return LogHead(row[0] + 1, row[1]) if row else None
-
-
-@dataclass(frozen=True)
-class ReceiptLookup:
-    round_id: int
-    round_title: str
-    code: str
-    seq: int
-    hash: str
-    head: str
-    district: str
-    published_file: str | None  # the bundle member holding the ballot, once published
-
-
-def lookup_receipt(session: Session, text: str) -> ReceiptLookup | None:
-    """Find a ballot by receipt code: its round, position and hash, nothing of its content,
-    and, once results are published, the published file that holds it."""
-    try:
-        code = normalize_receipt(text)
-    except ValueError:
-        return None
-    row = session.execute(
-        select(
-            BallotRecord.round_id,
-            BallotRecord.seq,
-            BallotRecord.hash,
-            Round.title,
-            BallotRecord.district,
-        )
-        .join(Round, Round.id == BallotRecord.round_id)
-        .where(BallotRecord.receipt == code)
-    ).first()
-    if row is None:
-        return None
-    round_id, seq, record_hash, title, district = row
-    head = log_head(session, round_id)
-    assert head is not None
-    result = session.get(RoundResult, round_id)
-    published = result is not None and result.published_at is not None and seq < result.chain_length
-    return ReceiptLookup(
-        round_id,
-        title,
-        code,
-        seq,
-        record_hash,
-        head.hash,
-        str(district),
-        district_member(str(district)) if published else None,
     )

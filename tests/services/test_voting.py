@@ -17,7 +17,7 @@ from pb.audit.config import check_config
 from pb.db import Database
 from pb.errors import ValidationError
 from pb.models import BallotRecord, Participation, Round, VotingMethod
-from pb.services import voting
+from pb.services import ballot_log, voting
 from tests.builders import ballot_counts, chain_of, make_voting_round
 
 TODAY = clock.today("UTC")
@@ -53,7 +53,7 @@ def test_cast_chains_a_ballot_that_audits(db: Database) -> None:
     check_config(json.loads(rnd.locked_config))
     assert recs[1]["choices"] == {p[0]: 1, p[2]: 1}
     assert recs[1]["day"] == TODAY.isoformat() and recs[1]["receipt"] == first.code
-    assert hashes[-1] == db.read_sync(voting.log_head, r["round_id"]).hash
+    assert hashes[-1] == db.read_sync(ballot_log.log_head, r["round_id"]).hash
 
 
 def test_participation_and_ballot_share_nothing(db: Database) -> None:

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from pb.errors import NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Role
-from pb.services import results, rounds, voting
+from pb.services import ballot_log, results, rounds
 from pb.web.explain import Sentence, explain, tie_sentences
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -102,7 +102,7 @@ def _page_data(session: Session, round_id: int, staff: bool) -> dict[str, Any]:
         "round": rnd,
         "result": result,
         "published": published,
-        "head": voting.log_head(session, round_id),
+        "head": ballot_log.log_head(session, round_id),
         "stale": False,
     }
     if result is not None:

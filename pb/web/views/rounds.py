@@ -22,7 +22,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import rounds, voting
+from pb.services import ballot_log, rounds
 from pb.services.money import money_input, parse_money
 from pb.services.rounds import RoundInput, RoundLocked
 from pb.web.forms import date_field, optional_int, text
@@ -260,7 +260,7 @@ def _round_page_data(session: Session, round_id: int, today: Any, staff: bool) -
         "categories": sorted(rounds.round_input(session, rnd).categories),
         "fingerprint": rounds.config_fingerprint(session, rnd, today),
         "next_phase": rounds.NEXT_PHASE.get(phase),
-        "head": voting.log_head(session, rnd.id),
+        "head": ballot_log.log_head(session, rnd.id),
     }
 
 

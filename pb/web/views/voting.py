@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from pb.errors import NotFound, Throttled, ValidationError
 from pb.i18n import gettext as _
 from pb.models import District, Eligibility, Phase, Round
-from pb.services import accounts, eligibility, rounds, voting
+from pb.services import accounts, ballot_log, eligibility, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
 from pb.web.forms import text
@@ -89,7 +89,7 @@ async def hub(request: Request) -> Response:
             "slots": voting.slots(rnd),
             "districts": voting.district_choices(config) if config else [],
             "voter_district": _voter_district_key(session, voter) if voter else None,
-            "head": voting.log_head(session, rnd.id),
+            "head": ballot_log.log_head(session, rnd.id),
         }
 
     values = await app.db.read(load)
@@ -168,7 +168,7 @@ async def _hub_with_error(
     request: Request, rnd: Round, message: str, code: str, status: int = 422
 ) -> Response:
     app = state(request)
-    head = await app.db.read(voting.log_head, rnd.id)
+    head = await app.db.read(ballot_log.log_head, rnd.id)
     return app.renderer.render(
         request,
         "voting/hub.html",
@@ -327,16 +327,18 @@ async def submit_ballot(request: Request) -> Response:
         return _render_ballot(request, data, choices, {}, template="voting/review.html")
     voter_key = _key(request, data["round"], data["voter"])
     try:
-        receipt = await app.db.write(
-            voting.cast,
-            round_id,
+        # Checked against what was just read; the write only appends (and re-checks what can
+        # have changed since, under the round's lock).
+        checked = voting.check_ballot(
+            data["round"],
+            data["config"],
             slot,
             data["district"]["key"],
-            voter_key,
             choices,
             "online",
             app.today(),
         )
+        receipt = await app.db.write(voting.append, checked, voter_key)
     except voting.AlreadyVoted:
         raise HTTPException(409, "already") from None
     except voting.VotingClosed:
@@ -361,7 +363,7 @@ async def receipt_page(request: Request) -> Response:
         return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
     if saved_round != round_id:
         return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
-    found = await app.db.read(voting.lookup_receipt, code)
+    found = await app.db.read(ballot_log.lookup_receipt, code)
     if found is None:
         raise HTTPException(404)
     return app.renderer.render(request, "voting/receipt.html", {"r": found})
@@ -377,7 +379,7 @@ async def receipt_lookup(request: Request) -> Response:
     """Anyone can check a receipt: is the ballot in the log, where, with which hash."""
     app = state(request)
     code = text(await request.form(), "code", 80)
-    found = await app.db.read(voting.lookup_receipt, code)
+    found = await app.db.read(ballot_log.lookup_receipt, code)
     return app.renderer.render(
         request,
         "voting/lookup.html",
@@ -417,7 +419,7 @@ async def log_head(request: Request) -> Response:
     """The ballot log fingerprint, for the round page (htmx polls it)."""
     app = state(request)
     round_id = request.path_params["round_id"]
-    head = await app.db.read(voting.log_head, round_id)
+    head = await app.db.read(ballot_log.log_head, round_id)
     return app.renderer.render(request, "voting/_head.html", {"head": head, "round_id": round_id})
 
 

@@ -1,0 +1,235 @@
+"""The ballot log: each round's append-only hash chain, stored in ``ballot_record``.
+
+Records and hashes are :mod:`pb.audit.chain`'s, so auditors recompute exactly what is stored.
+
+Appends to a round's chain are serialized (each reads the previous hash): on SQLite by the
+database's write lock (``BEGIN IMMEDIATE``, queued by :class:`pb.db.WriterQueue`), on
+PostgreSQL by a transaction-scoped advisory lock and the round's row lock. Throughput is
+therefore one over the time an append holds the lock, and on a busy machine every statement
+inside it waits for a core (and for the interpreter's lock) again. So the casts do everything
+they can before (checks, validation, the record's JSON, on PostgreSQL the participation row),
+and the statements inside go straight to the database driver: a handful of round trips and no
+ORM work (docs/benchmarks.md has the figures).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.orm import Session
+
+from pb.audit import canonical_bytes, genesis_record, next_hash, normalize_receipt
+from pb.audit.bundle import district_member
+from pb.models import BallotRecord, Phase, Round, RoundResult
+
+# pg_advisory_xact_lock(class, object): the class names "a round's ballot chain" in pb.
+CHAIN_LOCK_CLASS = 0x70620001
+
+
+class _Statement:
+    """One SQL statement written with ``:name`` parameters, in each driver's own style."""
+
+    def __init__(self, sql: str) -> None:
+        self.sqlite = sql
+        self.postgresql = re.sub(r":(\w+)", r"%(\1)s", sql)
+
+    def execute(self, cursor: DBAPICursor, postgres: bool, params: dict[str, Any]) -> Any:
+        cursor.execute(self.postgresql if postgres else self.sqlite, params)
+        return cursor.fetchone()
+
+
+_PARTICIPATE = _Statement(
+    "INSERT INTO participation (round_id, slot, voter_key) VALUES (:round_id, :slot, :voter)"
+    " ON CONFLICT (round_id, slot, voter_key) DO NOTHING RETURNING round_id"
+)
+# SQLite: the transaction already holds the database's write lock.
+_STATE_SQLITE = _Statement('SELECT config_sha256, phase_override FROM "round" WHERE id = :round_id')
+# PostgreSQL: queue on the advisory lock, then take the round's row lock, in one round trip.
+# Under load dozens of casts wait at once. A row lock's waiters all wake when its holder commits
+# and race for it again (the lock manager then spends more CPU than the casts); an advisory lock
+# grants its waiters one at a time, in order. The row lock stays: it is what orders appends
+# with staff changes to the round (closing it, publishing), and it is uncontended behind the
+# queue. FOR NO KEY UPDATE, not FOR UPDATE: the foreign keys of participation and ballot rows
+# take FOR KEY SHARE on the round, which FOR UPDATE would make every cast wait for. The row
+# lock returns the row's newest version even if it changed while this statement waited.
+_STATE_POSTGRESQL = _Statement(
+    'SELECT r.config_sha256, r.phase_override FROM "round" AS r'
+    " CROSS JOIN (SELECT pg_advisory_xact_lock(:lock_class, :round_id)) AS queue"
+    " WHERE r.id = :round_id FOR NO KEY UPDATE OF r"
+)
+# A statement of its own, after the lock: on PostgreSQL it then reads what the previous holder
+# committed (each statement of a READ COMMITTED transaction takes a new snapshot).
+_HEAD = _Statement(
+    "SELECT seq, hash FROM ballot_record WHERE round_id = :round_id ORDER BY seq DESC LIMIT 1"
+)
+_INSERT = _Statement(
+    "INSERT INTO ballot_record (round_id, seq, kind, district, receipt, record, day, channel,"
+    " hash) VALUES (:round_id, :seq, :kind, :district, :receipt, :record, :day, :channel,"
+    " :hash)"
+)
+
+
+class Appender:
+    """The serialized append of one cast, on the session's connection and transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        connection = session.connection()
+        self.postgres = connection.dialect.name == "postgresql"
+        self.cursor = connection.connection.cursor()
+
+    def _one(self, statement: _Statement, **params: Any) -> Any:
+        return statement.execute(self.cursor, self.postgres, params)
+
+    def participate(self, round_id: int, slot: str, voter: str) -> bool:
+        """Insert the participation row; False when it exists. The primary key decides, under
+        any concurrency (a concurrent insert of the same key waits for the other to commit or
+        roll back); one statement, no savepoint."""
+        return self._one(_PARTICIPATE, round_id=round_id, slot=slot, voter=voter) is not None
+
+    def lock(self, round_id: int) -> tuple[str | None, Phase | None] | None:
+        """Take the round's append lock; return its locked config's SHA-256 and phase override
+        as they are now (None if the round is gone)."""
+        if self.postgres:
+            row = self._one(_STATE_POSTGRESQL, lock_class=CHAIN_LOCK_CLASS, round_id=round_id)
+        else:
+            row = self._one(_STATE_SQLITE, round_id=round_id)
+        if row is None:
+            return None
+        return row[0], Phase(row[1]) if row[1] is not None else None
+
+    def append(
+        self, round_id: int, record: dict[str, Any], genesis: Callable[[], dict[str, Any]]
+    ) -> tuple[int, str]:
+        """Append the ballot ``record`` (all but its ``seq``) to the chain, after the record
+        ``genesis()`` makes if the log is still empty. The caller holds the lock (:meth:`lock`).
+        """
+        head = self._one(_HEAD, round_id=round_id)
+        if head is None:
+            first = genesis()
+            last_seq, last_hash = 0, next_hash(None, first)
+            self._insert(round_id, first, "genesis", last_hash)
+        else:
+            last_seq, last_hash = head
+        record = {**record, "seq": last_seq + 1}
+        digest = next_hash(last_hash, record)
+        self._insert(round_id, record, "ballot", digest)
+        return last_seq + 1, digest
+
+    def _insert(self, round_id: int, record: dict[str, Any], kind: str, digest: str) -> None:
+        day = dt.date.fromisoformat(record["day"]) if "day" in record else None
+        self.cursor.execute(
+            _INSERT.postgresql if self.postgres else _INSERT.sqlite,
+            {
+                "round_id": round_id,
+                "seq": record["seq"],
+                "kind": kind,
+                "district": record.get("district"),
+                "receipt": record.get("receipt"),
+                "record": canonical_bytes(record).decode(),
+                # SQLAlchemy stores SQLite dates as ISO text.
+                "day": day if self.postgres or day is None else day.isoformat(),
+                "channel": record.get("channel"),
+                "hash": digest,
+            },
+        )
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
+def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tuple[int, str]:
+    """The last (seq, hash) of the round's log, writing the genesis record if the log is empty.
+
+    The caller holds the round's lock."""
+    last = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash)
+        .where(BallotRecord.round_id == rnd.id)
+        .order_by(BallotRecord.seq.desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        return int(last[0]), str(last[1])
+    genesis = genesis_record(str(rnd.id), config)
+    first_hash = next_hash(None, genesis)
+    session.add(
+        BallotRecord(
+            round_id=rnd.id,
+            seq=0,
+            kind="genesis",
+            record=canonical_bytes(genesis).decode(),
+            hash=first_hash,
+        )
+    )
+    return 0, first_hash
+
+
+@dataclass(frozen=True)
+class LogHead:
+    length: int  # records including genesis
+    hash: str
+
+
+def log_head(session: Session, round_id: int) -> LogHead | None:
+    row = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash)
+        .where(BallotRecord.round_id == round_id)
+        .order_by(BallotRecord.seq.desc())
+        .limit(1)
+    ).first()
+    return LogHead(row[0] + 1, row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class ReceiptLookup:
+    round_id: int
+    round_title: str
+    code: str
+    seq: int
+    hash: str
+    head: str
+    district: str
+    published_file: str | None  # the bundle member holding the ballot, once published
+
+
+def lookup_receipt(session: Session, text: str) -> ReceiptLookup | None:
+    """Find a ballot by receipt code: its round, position and hash, nothing of its content,
+    and, once results are published, the published file that holds it."""
+    try:
+        code = normalize_receipt(text)
+    except ValueError:
+        return None
+    row = session.execute(
+        select(
+            BallotRecord.round_id,
+            BallotRecord.seq,
+            BallotRecord.hash,
+            Round.title,
+            BallotRecord.district,
+        )
+        .join(Round, Round.id == BallotRecord.round_id)
+        .where(BallotRecord.receipt == code)
+    ).first()
+    if row is None:
+        return None
+    round_id, seq, record_hash, title, district = row
+    head = log_head(session, round_id)
+    assert head is not None
+    result = session.get(RoundResult, round_id)
+    published = result is not None and result.published_at is not None and seq < result.chain_length
+    return ReceiptLookup(
+        round_id,
+        title,
+        code,
+        seq,
+        record_hash,
+        head.hash,
+        str(district),
+        district_member(str(district)) if published else None,
+    )
