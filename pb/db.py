@@ -11,11 +11,15 @@ Every unit of database work is one function run in one transaction, off the even
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -26,6 +30,10 @@ if sys.platform != "win32":
     import fcntl
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+log = logging.getLogger(__name__)
 
 _READ_ONLY = "pb_read_only"
 
@@ -151,3 +159,89 @@ class Database:
     def session(self) -> Session:
         """A plain session for scripts and tests (caller frames the transaction)."""
         return self._write()
+
+
+class WriteBatcher(Generic[Item, Outcome]):
+    """Writes that arrive together, done together: a group commit.
+
+    Where every write must take one lock in turn (the appends to a round's ballot log), the
+    time each holds it bounds throughput, and most of that time is fixed cost: the queue, the
+    round trips and the commit. So one thread per process takes every item waiting and writes
+    them with ``write(session, items)`` in one transaction, which returns one outcome per item
+    (a value, or an exception that belongs to that item alone); each caller awaits its own.
+    Items wait in order (first come, first written), so this also queues the process's writers
+    fairly, and only one per process contends for the database's lock.
+
+    If a batch's transaction fails, nothing of it is kept, and each of its items is tried again
+    alone, so that one item's failure stays its own. The thread stops after ``idle`` seconds
+    without work and starts again with the next item."""
+
+    def __init__(
+        self,
+        db: Database,
+        write: Callable[[Session, list[Item]], Sequence[Outcome | Exception]],
+        max_batch: int = 64,
+        idle: float = 5.0,
+    ) -> None:
+        self.db = db
+        self.write = write
+        self.max_batch = max_batch
+        self.idle = idle
+        self._waiting: collections.deque[
+            tuple[Item, asyncio.AbstractEventLoop, asyncio.Future[Outcome]]
+        ] = collections.deque()
+        self._wake = threading.Condition()
+        self._running = False
+
+    async def submit(self, item: Item) -> Outcome:
+        """Write ``item`` with the next batch; return its outcome or raise its exception."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        with self._wake:
+            self._waiting.append((item, loop, future))
+            if self._running:
+                self._wake.notify()
+            else:
+                self._running = True
+                threading.Thread(target=self._run, name="pb-write-batcher", daemon=True).start()
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._waiting:
+                    self._wake.wait(self.idle)
+                if not self._waiting:
+                    self._running = False
+                    return
+                batch = [
+                    self._waiting.popleft() for _ in range(min(self.max_batch, len(self._waiting)))
+                ]
+            self._write(batch)
+
+    def _write(
+        self, batch: list[tuple[Item, asyncio.AbstractEventLoop, asyncio.Future[Outcome]]]
+    ) -> None:
+        try:
+            outcomes = list(self.db.write_sync(self.write, [item for item, _l, _f in batch]))
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} writes")
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning("a batch of %d writes failed; writing each alone", len(batch))
+                for job in batch:
+                    self._write([job])
+                return
+            outcomes = [exc]
+        for (_item, loop, future), outcome in zip(batch, outcomes, strict=True):
+            with contextlib.suppress(RuntimeError):  # the caller's event loop is closed
+                loop.call_soon_threadsafe(_settle, future, outcome)
+
+
+def _settle(future: asyncio.Future[Outcome], outcome: Outcome | Exception) -> None:
+    if future.done():  # the caller went away (cancelled): the write stands regardless
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

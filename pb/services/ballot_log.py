@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session
 
 from pb.audit import canonical_bytes, genesis_record, next_hash, normalize_receipt
@@ -39,19 +37,14 @@ class _Statement:
         self.sqlite = sql
         self.postgresql = re.sub(r":(\w+)", r"%(\1)s", sql)
 
-    def execute(self, cursor: DBAPICursor, postgres: bool, params: dict[str, Any]) -> Any:
-        cursor.execute(self.postgresql if postgres else self.sqlite, params)
-        return cursor.fetchone()
+    def text(self, postgres: bool) -> str:
+        return self.postgresql if postgres else self.sqlite
 
 
-_PARTICIPATE = _Statement(
-    "INSERT INTO participation (round_id, slot, voter_key) VALUES (:round_id, :slot, :voter)"
-    " ON CONFLICT (round_id, slot, voter_key) DO NOTHING RETURNING round_id"
-)
 # SQLite: the transaction already holds the database's write lock.
 _STATE_SQLITE = _Statement('SELECT config_sha256, phase_override FROM "round" WHERE id = :round_id')
 # PostgreSQL: queue on the advisory lock, then take the round's row lock, in one round trip.
-# Under load dozens of casts wait at once. A row lock's waiters all wake when its holder commits
+# Under load many casts wait at once. A row lock's waiters all wake when its holder commits
 # and race for it again (the lock manager then spends more CPU than the casts); an advisory lock
 # grants its waiters one at a time, in order. The row lock stays: it is what orders appends
 # with staff changes to the round (closing it, publishing), and it is uncontended behind the
@@ -76,69 +69,92 @@ _INSERT = _Statement(
 
 
 class Appender:
-    """The serialized append of one cast, on the session's connection and transaction."""
+    """The serialized part of casting, for one or several ballots of a round at a time, on the
+    session's connection and in its transaction: take the round's lock, insert participation
+    rows, append records."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
         connection = session.connection()
         self.postgres = connection.dialect.name == "postgresql"
         self.cursor = connection.connection.cursor()
-
-    def _one(self, statement: _Statement, **params: Any) -> Any:
-        return statement.execute(self.cursor, self.postgres, params)
-
-    def participate(self, round_id: int, slot: str, voter: str) -> bool:
-        """Insert the participation row; False when it exists. The primary key decides, under
-        any concurrency (a concurrent insert of the same key waits for the other to commit or
-        roll back); one statement, no savepoint."""
-        return self._one(_PARTICIPATE, round_id=round_id, slot=slot, voter=voter) is not None
 
     def lock(self, round_id: int) -> tuple[str | None, Phase | None] | None:
         """Take the round's append lock; return its locked config's SHA-256 and phase override
         as they are now (None if the round is gone)."""
         if self.postgres:
-            row = self._one(_STATE_POSTGRESQL, lock_class=CHAIN_LOCK_CLASS, round_id=round_id)
+            params = {"lock_class": CHAIN_LOCK_CLASS, "round_id": round_id}
+            self.cursor.execute(_STATE_POSTGRESQL.postgresql, params)
         else:
-            row = self._one(_STATE_SQLITE, round_id=round_id)
+            self.cursor.execute(_STATE_SQLITE.sqlite, {"round_id": round_id})
+        row = self.cursor.fetchone()
         if row is None:
             return None
         return row[0], Phase(row[1]) if row[1] is not None else None
 
-    def append(
-        self, round_id: int, record: dict[str, Any], genesis: Callable[[], dict[str, Any]]
-    ) -> tuple[int, str]:
-        """Append the ballot ``record`` (all but its ``seq``) to the chain, after the record
-        ``genesis()`` makes if the log is still empty. The caller holds the lock (:meth:`lock`).
-        """
-        head = self._one(_HEAD, round_id=round_id)
-        if head is None:
-            first = genesis()
-            last_seq, last_hash = 0, next_hash(None, first)
-            self._insert(round_id, first, "genesis", last_hash)
-        else:
-            last_seq, last_hash = head
-        record = {**record, "seq": last_seq + 1}
-        digest = next_hash(last_hash, record)
-        self._insert(round_id, record, "ballot", digest)
-        return last_seq + 1, digest
-
-    def _insert(self, round_id: int, record: dict[str, Any], kind: str, digest: str) -> None:
-        day = dt.date.fromisoformat(record["day"]) if "day" in record else None
-        self.cursor.execute(
-            _INSERT.postgresql if self.postgres else _INSERT.sqlite,
-            {
-                "round_id": round_id,
-                "seq": record["seq"],
-                "kind": kind,
-                "district": record.get("district"),
-                "receipt": record.get("receipt"),
-                "record": canonical_bytes(record).decode(),
-                # SQLAlchemy stores SQLite dates as ISO text.
-                "day": day if self.postgres or day is None else day.isoformat(),
-                "channel": record.get("channel"),
-                "hash": digest,
-            },
+    def participate(self, round_id: int, voters: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Insert the participation rows ``(slot, voter key)`` of the round, in one statement;
+        return those inserted (the others exist). The primary key decides, under any
+        concurrency: a concurrent insert of the same key waits for the other to commit or roll
+        back."""
+        if not voters:
+            return set()
+        mark = "%({})s" if self.postgres else ":{}"
+        values = ", ".join(
+            f"({mark.format('round_id')}, {mark.format(f's{n}')}, {mark.format(f'v{n}')})"
+            for n in range(len(voters))
         )
+        params: dict[str, Any] = {"round_id": round_id}
+        for n, (slot, voter) in enumerate(voters):
+            params[f"s{n}"], params[f"v{n}"] = slot, voter
+        self.cursor.execute(  # only placeholders are formatted into the statement
+            f"INSERT INTO participation (round_id, slot, voter_key) VALUES {values}"  # noqa: S608
+            " ON CONFLICT (round_id, slot, voter_key) DO NOTHING RETURNING slot, voter_key",
+            params,
+        )
+        return {(slot, voter) for slot, voter in self.cursor.fetchall()}
+
+    def append(
+        self,
+        round_id: int,
+        records: list[dict[str, Any]],
+        config: dict[str, Any],
+    ) -> list[tuple[int, str]]:
+        """Append ballot ``records`` (all but their ``seq``) to the chain, in order, after the
+        genesis record of the locked ``config`` if the log is still empty; return their seqs
+        and hashes. The caller holds the lock (:meth:`lock`)."""
+        self.cursor.execute(_HEAD.text(self.postgres), {"round_id": round_id})
+        head = self.cursor.fetchone()
+        rows = []
+        if head is None:
+            first = genesis_record(str(round_id), config)
+            seq, digest = 0, next_hash(None, first)
+            rows.append(self._row(round_id, first, "genesis", digest))
+        else:
+            seq, digest = head
+        chained = []
+        for record in records:
+            seq += 1
+            record = {**record, "seq": seq}
+            digest = next_hash(digest, record)
+            rows.append(self._row(round_id, record, "ballot", digest))
+            chained.append((seq, digest))
+        self.cursor.executemany(_INSERT.text(self.postgres), rows)
+        return chained
+
+    def _row(self, round_id: int, record: dict[str, Any], kind: str, digest: str) -> dict[str, Any]:
+        day = dt.date.fromisoformat(record["day"]) if "day" in record else None
+        return {
+            "round_id": round_id,
+            "seq": record["seq"],
+            "kind": kind,
+            "district": record.get("district"),
+            "receipt": record.get("receipt"),
+            "record": canonical_bytes(record).decode(),
+            # SQLAlchemy stores SQLite dates as ISO text.
+            "day": day if self.postgres or day is None else day.isoformat(),
+            "channel": record.get("channel"),
+            "hash": digest,
+        }
 
     def close(self) -> None:
         self.cursor.close()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pb.audit import ballot_problems, ballot_record, genesis_record, new_receipt_code
+from pb.audit import ballot_problems, ballot_record, new_receipt_code
 from pb.audit.config import config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
@@ -219,42 +219,73 @@ def prepare(
 def append(session: Session, ballot: Ballot, voter: str) -> Receipt:
     """Cast a checked ballot: the participation row and the chained record, in the session's
     transaction. ``voter`` is the keyed voter hash (:func:`voter_key`). Raises
-    :class:`AlreadyVoted` or :class:`VotingClosed`; then nothing is kept.
+    :class:`AlreadyVoted`, :class:`VotingClosed` or :class:`NotFound`; then nothing is kept."""
+    (outcome,) = append_many(session, [(ballot, voter)])
+    if isinstance(outcome, PbError):
+        raise outcome
+    return outcome
 
-    The ballot may have been checked in an earlier transaction: under the round's lock the
-    round is read again, and the ballot only goes in if the round still takes it and the
+
+def append_many(session: Session, casts: list[tuple[Ballot, str]]) -> list[Receipt | PbError]:
+    """Cast checked ballots ``(ballot, voter key)`` in the session's transaction, holding each
+    round's lock once for all of its ballots (a group commit: see :class:`pb.db.WriteBatcher`).
+    Returns, in order, each ballot's receipt or why it was refused (:class:`AlreadyVoted`,
+    :class:`VotingClosed`, :class:`NotFound`); a refused ballot leaves nothing, the others go in.
+
+    The ballots may have been checked in an earlier transaction: under the round's lock the
+    round is read again, and a ballot only goes in if the round still takes it and the
     configuration it was checked against is the locked one (the first ballot locks it). The
     round's dates need no second look: they cannot change once voting has opened.
     """
+    outcomes: list[Receipt | PbError | None] = [None] * len(casts)
+    by_round: dict[int, list[int]] = {}
+    for n, (ballot, _voter) in enumerate(casts):
+        by_round.setdefault(ballot.round_id, []).append(n)
     log = ballot_log.Appender(session)
     try:
-        # On SQLite everything here is serialized; on PostgreSQL the participation row is
-        # inserted before queueing for the round's lock.
-        if not log.participate(ballot.round_id, ballot.slot, voter):
-            raise AlreadyVoted(ballot.round_id)
-        state = log.lock(ballot.round_id)
-        if state is None:
-            raise NotFound(f"round {ballot.round_id}")
-        locked_sha, override = state
-        if override is not None and override.rank > _OPEN[ballot.channel][-1].rank:
-            raise VotingClosed(ballot.round_id)
-        if locked_sha is None:  # the first ballot freezes the configuration
-            rnd = session.get(Round, ballot.round_id)
-            assert rnd is not None
-            locked_sha = rounds.lock(session, rnd)
-            session.flush()
-        if locked_sha != ballot.config_sha256:
-            # Cannot happen (the configuration is frozen when voting opens), but must not be
-            # chained if it did: the ballot was checked against another configuration.
-            raise VotingClosed(ballot.round_id)
-        seq, digest = log.append(
-            ballot.round_id,
-            ballot.record,
-            lambda: genesis_record(str(ballot.round_id), ballot.config),
-        )
+        for round_id in sorted(by_round):  # one lock order: no deadlock between batches
+            state = log.lock(round_id)
+            if state is None:
+                for n in by_round[round_id]:
+                    outcomes[n] = NotFound(f"round {round_id}")
+                continue
+            locked_sha, override = state
+            if locked_sha is None:  # the first ballot freezes the configuration
+                rnd = session.get(Round, round_id)
+                assert rnd is not None
+                locked_sha = rounds.lock(session, rnd)
+                session.flush()
+            accepted = []
+            for n in by_round[round_id]:
+                ballot = casts[n][0]
+                if override is not None and override.rank > _OPEN[ballot.channel][-1].rank:
+                    outcomes[n] = VotingClosed(round_id)
+                elif ballot.config_sha256 != locked_sha:
+                    # Cannot happen (the configuration is frozen when voting opens), but must
+                    # not be chained if it did: the ballot was checked against another one.
+                    outcomes[n] = VotingClosed(round_id)
+                else:
+                    accepted.append(n)
+            inserted = log.participate(
+                round_id, list(dict.fromkeys((casts[n][0].slot, casts[n][1]) for n in accepted))
+            )
+            fresh = []
+            for n in accepted:
+                key = (casts[n][0].slot, casts[n][1])
+                if key in inserted:
+                    inserted.discard(key)  # the same voter twice in one batch: the first
+                    fresh.append(n)
+                else:
+                    outcomes[n] = AlreadyVoted(round_id)
+            if not fresh:
+                continue
+            records = [casts[n][0].record for n in fresh]
+            chained = log.append(round_id, records, casts[fresh[0]][0].config)
+            for n, (seq, digest) in zip(fresh, chained, strict=True):
+                outcomes[n] = Receipt(round_id, casts[n][0].record["receipt"], seq, digest)
     finally:
         log.close()
-    return Receipt(ballot.round_id, ballot.record["receipt"], seq, digest)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def cast(

@@ -12,9 +12,10 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from pb.config import Settings
-from pb.db import Database, make_engine
+from pb.db import Database, WriteBatcher, make_engine
 from pb.errors import Forbidden, NotFound
 from pb.passwords import Passwords
+from pb.services import voting as voting_service
 from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
@@ -85,5 +86,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         passwords=Passwords(settings),
         cookies=cookies,
         renderer=Renderer(make_environment()),
+        ballots=WriteBatcher(db, voting_service.append_many),
     )
     return app

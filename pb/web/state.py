@@ -9,8 +9,9 @@ from starlette.requests import Request
 
 from pb import clock
 from pb.config import Settings
-from pb.db import Database
+from pb.db import Database, WriteBatcher
 from pb.passwords import Passwords
+from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
 from pb.web.templating import Renderer
 
@@ -22,6 +23,7 @@ class AppState:
     passwords: Passwords
     cookies: Cookies
     renderer: Renderer
+    ballots: WriteBatcher[tuple[Ballot, str], Receipt]  # (ballot, voter key): appended together
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)

@@ -338,7 +338,7 @@ async def submit_ballot(request: Request) -> Response:
             "online",
             app.today(),
         )
-        receipt = await app.db.write(voting.append, checked, voter_key)
+        receipt = await app.ballots.submit((checked, voter_key))
     except voting.AlreadyVoted:
         raise HTTPException(409, "already") from None
     except voting.VotingClosed:
