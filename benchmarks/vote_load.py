@@ -9,7 +9,7 @@ Usage (from the repository root, in the project's virtualenv):
 For each database it prepares a fresh database (a temporary SQLite file, or a private schema in
 the PostgreSQL database that it creates and drops), runs the migrations, creates a town, a
 city-wide approval round in its voting phase with access-code eligibility and N codes, starts
-``uvicorn pb.web.asgi:app --workers W`` on a free loopback port, and logs every voter in with
+``pb serve --workers W`` (uvicorn) on a free loopback port, and logs every voter in with
 their code (not timed). Then C clients cast the N ballots, each voter once, while a sample of
 already-cast ballots is sent again (each must be refused with 409). It prints ballots/s, the
 latency of the cast requests, the errors, and checks the database afterwards: one participation
@@ -121,11 +121,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed for choices and order")
     parser.add_argument(
+        "--server",
+        choices=("pb", "uvicorn"),
+        default="pb",
+        help="run the server with `pb serve` (each worker its own SO_REUSEPORT socket) or "
+        "`uvicorn --workers` (one socket shared by the workers) (%(default)s)",
+    )
+    parser.add_argument(
         "--server-arg",
         action="append",
         default=[],
         metavar="ARG",
-        help="extra argument for uvicorn, repeatable (e.g. --server-arg=--http=httptools)",
+        help="with --server uvicorn: extra argument for uvicorn, repeatable "
+        "(e.g. --server-arg=--http=httptools)",
     )
     parser.add_argument("--keep-log", action="store_true", help="print the server's log at the end")
     args = parser.parse_args(argv)
@@ -279,8 +287,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[Server]:
-    """``uvicorn pb.web.asgi:app`` as ``pb serve`` runs it, on a free loopback port."""
+def server(url: str, workers: int, tmp: Path, kind: str, extra: list[str]) -> Iterator[Server]:
+    """``pb serve`` (or ``uvicorn pb.web.asgi:app``) on a free loopback port."""
     port = free_port()
     var_dir = tmp / "var"
     var_dir.mkdir(exist_ok=True)
@@ -291,22 +299,14 @@ def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[Serv
         "PB_SECRET_KEY": SECRET_KEY,
         "PB_VAR_DIR": str(var_dir),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "pb.web.asgi:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--proxy-headers",
-        "--log-level",
-        "info",
-        *extra,
-    ]
+    listen = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    if kind == "pb":
+        command = [sys.executable, "-m", "pb.cli", "serve", *listen]
+    else:
+        command = [
+            *(sys.executable, "-m", "uvicorn", "pb.web.asgi:app", *listen),
+            *("--proxy-headers", "--log-level", "info", *extra),
+        ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             command,
@@ -319,7 +319,7 @@ def server(url: str, workers: int, tmp: Path, extra: list[str]) -> Iterator[Serv
     try:
         yield Server(f"http://127.0.0.1:{port}", log_path, proc.pid)
     finally:
-        # uvicorn's supervisor stops its workers on SIGTERM; the group kill is the fallback
+        # The supervisor stops its workers on SIGTERM; the group kill is the fallback
         # (the group is the one this script created with start_new_session).
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -704,7 +704,7 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
             db = Database(make_engine(url))
             try:
                 round_id, projects, codes = make_round(db, args.voters)
-                with server(url, args.workers, tmp, args.server_arg) as srv:
+                with server(url, args.workers, tmp, args.server, args.server_arg) as srv:
                     ok = asyncio.run(
                         asyncio.wait_for(
                             drive(args, db, srv, round_id, projects, codes, deadline),

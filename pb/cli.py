@@ -33,20 +33,12 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from pb import migrations
+    from pb.web import serve
 
     settings = _settings()
     migrations.upgrade(settings.database_url)
-    uvicorn.run(
-        "pb.web.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level="info",
-    )
+    serve.run(args.host, args.port, args.workers)
     return 0
 
 

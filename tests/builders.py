@@ -29,10 +29,12 @@ def make_districts(db: Database, names: tuple[str, ...] = ("North", "South")) ->
         session.add(town)
         session.flush()
         ids = []
-        for name in names:
-            district = District(town_id=town.id, name=name)
-            session.add(district)
-            session.flush()
+        for name in names:  # the town's districts, made once (a test may build two rounds)
+            district = session.scalar(select(District).where(District.name == name))
+            if district is None:
+                district = District(town_id=town.id, name=name)
+                session.add(district)
+                session.flush()
             ids.append(district.id)
         return ids
 

@@ -1,16 +1,23 @@
-"""SQLite is set up for safe concurrent writes; PostgreSQL through psycopg with pre-ping."""
+"""SQLite is set up for safe concurrent writes; PostgreSQL through psycopg with pre-ping; writes
+that arrive together are written together."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from pb.db import Database, make_engine
+from pb.db import Database, WriteBatcher, make_engine
 from pb.models import Town
+
+T = TypeVar("T")
 
 
 def test_sqlite_pragmas(sqlite_template: Path) -> None:
@@ -65,3 +72,105 @@ def test_write_failure_leaves_nothing(db: Database) -> None:
     with pytest.raises(RuntimeError):
         db.write_sync(half)
     assert db.read_sync(lambda s: s.execute(text("SELECT count(*) FROM town")).scalar()) == 0
+
+
+def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(main())`` in a thread of its own: the browser tests' Playwright keeps an
+    event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(main())).result()
+
+
+def _towns(db: Database) -> list[str]:
+    return sorted(db.read_sync(lambda s: list(s.scalars(select(Town.name)))))
+
+
+def test_batcher_writes_what_waits_together_and_answers_each_caller(db: Database) -> None:
+    """The first write holds the thread; everything submitted meanwhile goes in one batch, in
+    order, and each caller gets its own outcome: a value or its own exception."""
+    release = threading.Event()
+    batches: list[list[str]] = []
+
+    def write(session: Session, names: list[str]) -> list[str | Exception]:
+        batches.append(list(names))
+        if len(batches) == 1:
+            release.wait(10)
+        outcomes: list[str | Exception] = []
+        for name in names:
+            if name.startswith("refused"):
+                outcomes.append(ValueError(name))
+            else:
+                session.add(Town(name=name, currency="EUR"))
+                outcomes.append(name.upper())
+        return outcomes
+
+    batcher: WriteBatcher[str, str] = WriteBatcher(db, write)
+
+    async def main() -> list[str | BaseException]:
+        first = asyncio.ensure_future(batcher.submit("first"))
+        while not batches:
+            await asyncio.sleep(0.01)
+        names = [f"town-{n}" if n % 10 else f"refused-{n}" for n in range(40)]
+        rest = [asyncio.ensure_future(batcher.submit(name)) for name in names]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = run(main)
+    assert [len(b) for b in batches] == [1, 40]
+    assert outcomes[0] == "FIRST"
+    for n, outcome in enumerate(outcomes[1:]):
+        if n % 10:
+            assert outcome == f"TOWN-{n}"
+        else:
+            assert isinstance(outcome, ValueError) and str(outcome) == f"refused-{n}"
+    assert len(_towns(db)) == 1 + 36
+
+
+def test_a_failed_batch_keeps_nothing_and_is_retried_item_by_item(db: Database) -> None:
+    """One item that breaks the transaction must not take the others down with it."""
+    release = threading.Event()
+    calls = []
+
+    def write(session: Session, names: list[str]) -> list[str]:
+        calls.append(len(names))
+        if len(calls) == 1:
+            release.wait(10)
+        for name in names:
+            session.add(Town(name=name, currency="EUR"))
+            session.flush()
+            if name == "poison":
+                raise RuntimeError("the database refused")
+        return names
+
+    batcher: WriteBatcher[str, str] = WriteBatcher(db, write)
+
+    async def main() -> list[str | BaseException]:
+        first = asyncio.ensure_future(batcher.submit("first"))
+        while not calls:
+            await asyncio.sleep(0.01)
+        rest = [asyncio.ensure_future(batcher.submit(n)) for n in ("a", "poison", "b")]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    first, a, poison, b = run(main)
+    assert calls == [1, 3, 1, 1, 1]
+    assert (first, a, b) == ("first", "a", "b")
+    assert isinstance(poison, RuntimeError)
+    assert _towns(db) == ["a", "b", "first"]
+
+
+def test_batcher_thread_stops_when_idle_and_starts_again(db: Database) -> None:
+    threads: list[threading.Thread] = []
+
+    def write(session: Session, names: list[str]) -> list[str]:
+        threads.append(threading.current_thread())
+        return [name.upper() for name in names]
+
+    batcher: WriteBatcher[str, str] = WriteBatcher(db, write, idle=0.05)
+    assert run(lambda: batcher.submit("one")) == "ONE"
+    threads[0].join(5)
+    assert not threads[0].is_alive(), "the idle writer thread did not stop"
+    assert run(lambda: batcher.submit("two")) == "TWO"
+    assert threads[1] is not threads[0]

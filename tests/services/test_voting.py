@@ -17,7 +17,7 @@ from pb.audit.config import check_config
 from pb.db import Database
 from pb.errors import ValidationError
 from pb.models import BallotRecord, Participation, Round, VotingMethod
-from pb.services import ballot_log, voting
+from pb.services import ballot_log, rounds, voting
 from tests.builders import ballot_counts, chain_of, make_voting_round
 
 TODAY = clock.today("UTC")
@@ -212,3 +212,40 @@ def test_200_simultaneous_casts(db: Database, same_voter: bool) -> None:
     recs, hashes = chain_of(db, r["round_id"])
     assert verify_chain(recs, hashes) == []
     assert [rec["seq"] for rec in recs] == list(range(expected + 1))
+
+
+def test_a_batch_of_casts_answers_each_and_keeps_only_the_good_ones(db: Database) -> None:
+    """append_many (the group commit): ballots of two rounds, the same voter twice in one
+    batch, a voter who had already voted, and a round that closed after its ballots were
+    checked. Each gets its own answer; only accepted ballots are stored, each with its
+    participation row, and both chains verify."""
+    open_round, closing = make_voting_round(db), make_voting_round(db)
+    p, q = open_round["projects"]["citywide"], closing["projects"]["citywide"]
+    cast(db, open_round, "early", {p[0]: 1})
+
+    def check(r: dict[str, Any], choices: dict[str, int]) -> voting.Ballot:
+        return db.read_sync(
+            voting.prepare, r["round_id"], "citywide", "citywide", choices, "online", TODAY
+        )
+
+    batch = [
+        (check(open_round, {p[1]: 1}), "ana"),
+        (check(closing, {q[0]: 1}), "ben"),
+        (check(open_round, {p[2]: 1}), "ana"),  # a double tap: the first one counts
+        (check(open_round, {p[0]: 1}), "early"),  # voted before
+        (check(open_round, {p[0]: 1, p[1]: 1}), "cleo"),
+    ]
+    db.write_sync(rounds.advance_phase, None, closing["round_id"], TODAY)  # closes voting
+    outcomes = db.write_sync(voting.append_many, batch)
+    assert [type(o).__name__ for o in outcomes] == [
+        "Receipt", "VotingClosed", "AlreadyVoted", "AlreadyVoted", "Receipt",
+    ]  # fmt: skip
+    ana, cleo = outcomes[0], outcomes[4]
+    assert isinstance(ana, voting.Receipt) and isinstance(cleo, voting.Receipt)
+    assert (ana.seq, cleo.seq) == (2, 3)
+    assert ballot_counts(db) == (3, 3)
+    recs, hashes = chain_of(db, open_round["round_id"])
+    assert verify_chain(recs, hashes) == [] and hashes[-1] == cleo.hash
+    assert [rec["receipt"] for rec in recs[2:]] == [ana.code, cleo.code]
+    assert recs[2]["choices"] == {p[1]: 1}
+    assert chain_of(db, closing["round_id"]) == ([], [])

@@ -218,8 +218,15 @@ def parse_choices(
 
 
 def _ballot_data(
-    session: Session, request: Request, round_id: int, slot: str, district_key: str | None
+    session: Session,
+    request: Request,
+    round_id: int,
+    slot: str,
+    district_key: str | None,
+    check_done: bool = True,
 ) -> dict[str, Any]:
+    """The round, its configuration, the voter and their ballot; ``already`` says whether they
+    cast it (not looked up when ``check_done`` is false: casting finds out anyway)."""
     app = state(request)
     rnd = rounds.get_round(session, round_id)
     phase = rounds.effective_phase(rnd, app.today())
@@ -244,7 +251,7 @@ def _ballot_data(
         district = voting.district_of(config, slot, key)
     except NotFound:
         raise HTTPException(404) from None
-    done = slot in voting.cast_slots(session, rnd.id, _key(request, rnd, voter))
+    done = check_done and slot in voting.cast_slots(session, rnd.id, _key(request, rnd, voter))
     return {
         "round": rnd,
         "config": config,
@@ -312,13 +319,15 @@ async def submit_ballot(request: Request) -> Response:
     ctx = context(request)
     form = await request.form()
     round_id, slot = request.path_params["round_id"], request.path_params["slot"]
-    data = await app.db.read(_ballot_data, request, round_id, slot, text(form, "district", 80))
+    step = text(form, "step", 10)
+    data = await app.db.read(
+        _ballot_data, request, round_id, slot, text(form, "district", 80), step != "cast"
+    )
     if data["already"]:
         raise HTTPException(409, "already")
     choices, errors = parse_choices(form, data["district"]["projects"], data["method"]["kind"])
     if not errors:
         errors = voting.validate_choices(data["config"], data["district"], choices)
-    step = text(form, "step", 10)
     if errors:
         return _render_ballot(request, data, choices, errors, status=422)
     if step == "edit":

@@ -1,0 +1,128 @@
+"""``pb serve --workers N``: a supervisor and N uvicorn workers, each with its own
+``SO_REUSEPORT`` socket; a worker that dies is replaced; SIGTERM stops them all."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(socket, "SO_REUSEPORT") or not Path("/proc/self/stat").exists(),
+    reason="needs SO_REUSEPORT and /proc (Linux)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def children(pid: int) -> set[int]:
+    """The worker processes of ``pid`` (not multiprocessing's resource tracker)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            if parent == pid and b"spawn_main" in command and " Z " not in stat:
+                found.add(int(entry.name))
+    return found
+
+
+def wait_for(condition: object, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PB_DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}",
+        "PB_SECRET_KEY": "s" * 48,
+        "PB_VAR_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "pb.cli", "serve", "--port", str(port), "--workers", "2"]
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            left = children(proc.pid)
+            proc.kill()
+            proc.wait()
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def test_workers_serve_are_replaced_and_stop_on_sigterm(
+    server: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    proc, base = server
+    wait_for(lambda: healthy(base) and len(children(proc.pid)) == 2, "two healthy workers")
+    # Each request on a new connection: the kernel spreads them over both sockets.
+    assert all(healthy(base) for _ in range(20))
+
+    first = children(proc.pid)
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    wait_for(
+        lambda: len(children(proc.pid)) == 2 and victim not in children(proc.pid),
+        "a replacement worker",
+    )
+    wait_for(lambda: all(healthy(base) for _ in range(10)), "the replacement to serve")
+
+    workers = children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    for pid in workers:  # gone (reaped by the supervisor before it exited)
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_taken_port_is_a_message_not_a_hang(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PB_DATABASE_URL": f"sqlite:///{tmp_path / 'pb.sqlite3'}"}
+        env["PB_SECRET_KEY"] = "s" * 48
+        done = subprocess.run(
+            [sys.executable, "-m", "pb.cli", "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert "address already in use" in done.stderr.lower()
+    assert "Traceback" not in done.stderr
