@@ -35,6 +35,7 @@ class Settings:
     client_failure_limits: tuple[tuple[int, int], ...] = ((900, 50),)
     trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
     timezone: str = "UTC"  # the town's time zone: phases change at its midnight
+    db_pool_size: int = 20  # PostgreSQL connections each worker keeps
     debug: bool = False
 
 
@@ -96,5 +97,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_max_hours=_int(env, "PB_SESSION_MAX_HOURS", 12),
         trusted_hosts=hosts,
         timezone=timezone,
+        db_pool_size=_int(env, "PB_DB_POOL_SIZE", 20),
         debug=env.get("PB_DEBUG", "") in ("1", "true", "yes"),
     )

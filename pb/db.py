@@ -97,8 +97,13 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     return WriterQueue(database + "-writers")
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL."""
+def make_engine(url: str, pool_size: int = 20) -> Engine:
+    """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL.
+
+    A PostgreSQL engine keeps up to ``pool_size`` connections and opens no more: when all are
+    busy, a request waits for one (first come, first served) rather than opening a connection
+    it closes right after, which costs PostgreSQL a new backend process each time (under load,
+    that churn took more CPU than the queries)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
@@ -107,7 +112,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
     raise ValueError(
         f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
     )
@@ -120,9 +125,13 @@ class Database:
         self.engine = engine
         self._queue = writer_queue(engine)
         self._write = sessionmaker(engine, expire_on_commit=False)
-        self._read = sessionmaker(
-            engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
-        )
+        # On PostgreSQL reads run in autocommit: at READ COMMITTED every statement takes its own
+        # snapshot inside a transaction too, so a read transaction would only add two round
+        # trips (BEGIN, COMMIT). SQLite reads keep their transaction: one snapshot for all.
+        reader = engine.execution_options(**{_READ_ONLY: True})
+        if engine.dialect.name == "postgresql":
+            reader = reader.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = sessionmaker(reader, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:

@@ -113,6 +113,24 @@ class Appender:
         )
         return {(slot, voter) for slot, voter in self.cursor.fetchall()}
 
+    def withdraw(self, round_id: int, voters: list[tuple[str, str]]) -> None:
+        """Delete participation rows this transaction inserted for ballots it then refused."""
+        if not voters:
+            return
+        mark = "%({})s" if self.postgres else ":{}"
+        params: dict[str, Any] = {"round_id": round_id}
+        for n, (slot, voter) in enumerate(voters):
+            params[f"s{n}"], params[f"v{n}"] = slot, voter
+        which = " OR ".join(
+            f"(slot = {mark.format(f's{n}')} AND voter_key = {mark.format(f'v{n}')})"
+            for n in range(len(voters))
+        )
+        self.cursor.execute(  # only placeholders are formatted into the statement
+            f"DELETE FROM participation WHERE round_id = {mark.format('round_id')}"  # noqa: S608
+            f" AND ({which})",
+            params,
+        )
+
     def append(
         self,
         round_id: int,

@@ -230,7 +230,7 @@ def append_many(session: Session, casts: list[tuple[Ballot, str]]) -> list[Recei
     """Cast checked ballots ``(ballot, voter key)`` in the session's transaction, holding each
     round's lock once for all of its ballots (a group commit: see :class:`pb.db.WriteBatcher`).
     Returns, in order, each ballot's receipt or why it was refused (:class:`AlreadyVoted`,
-    :class:`VotingClosed`, :class:`NotFound`); a refused ballot leaves nothing, the others go in.
+    :class:`VotingClosed`); a refused ballot leaves nothing, the others go in.
 
     The ballots may have been checked in an earlier transaction: under the round's lock the
     round is read again, and a ballot only goes in if the round still takes it and the
@@ -244,34 +244,12 @@ def append_many(session: Session, casts: list[tuple[Ballot, str]]) -> list[Recei
     log = ballot_log.Appender(session)
     try:
         for round_id in sorted(by_round):  # one lock order: no deadlock between batches
-            state = log.lock(round_id)
-            if state is None:
-                for n in by_round[round_id]:
-                    outcomes[n] = NotFound(f"round {round_id}")
-                continue
-            locked_sha, override = state
-            if locked_sha is None:  # the first ballot freezes the configuration
-                rnd = session.get(Round, round_id)
-                assert rnd is not None
-                locked_sha = rounds.lock(session, rnd)
-                session.flush()
-            accepted = []
-            for n in by_round[round_id]:
-                ballot = casts[n][0]
-                if override is not None and override.rank > _OPEN[ballot.channel][-1].rank:
-                    outcomes[n] = VotingClosed(round_id)
-                elif ballot.config_sha256 != locked_sha:
-                    # Cannot happen (the configuration is frozen when voting opens), but must
-                    # not be chained if it did: the ballot was checked against another one.
-                    outcomes[n] = VotingClosed(round_id)
-                else:
-                    accepted.append(n)
-            inserted = log.participate(
-                round_id, list(dict.fromkeys((casts[n][0].slot, casts[n][1]) for n in accepted))
-            )
+            # The participation rows first: on PostgreSQL before queueing for the round's lock,
+            # whose turns this keeps short (a ballot refused below withdraws its row).
+            keys = {n: (casts[n][0].slot, casts[n][1]) for n in by_round[round_id]}
+            inserted = log.participate(round_id, list(dict.fromkeys(keys.values())))
             fresh = []
-            for n in accepted:
-                key = (casts[n][0].slot, casts[n][1])
+            for n, key in keys.items():
                 if key in inserted:
                     inserted.discard(key)  # the same voter twice in one batch: the first
                     fresh.append(n)
@@ -279,9 +257,34 @@ def append_many(session: Session, casts: list[tuple[Ballot, str]]) -> list[Recei
                     outcomes[n] = AlreadyVoted(round_id)
             if not fresh:
                 continue
-            records = [casts[n][0].record for n in fresh]
-            chained = log.append(round_id, records, casts[fresh[0]][0].config)
-            for n, (seq, digest) in zip(fresh, chained, strict=True):
+            state = log.lock(round_id)
+            if state is None:  # gone (the participation rows' foreign key would say so first)
+                raise NotFound(f"round {round_id}")
+            locked_sha, override = state
+            if locked_sha is None:  # the first ballot freezes the configuration
+                rnd = session.get(Round, round_id)
+                assert rnd is not None
+                locked_sha = rounds.lock(session, rnd)
+                session.flush()
+            accepted, withdrawn = [], []
+            for n in fresh:
+                ballot = casts[n][0]
+                if override is not None and override.rank > _OPEN[ballot.channel][-1].rank:
+                    outcomes[n] = VotingClosed(round_id)
+                    withdrawn.append(keys[n])
+                elif ballot.config_sha256 != locked_sha:
+                    # Cannot happen (the configuration is frozen when voting opens), but must
+                    # not be chained if it did: the ballot was checked against another one.
+                    outcomes[n] = VotingClosed(round_id)
+                    withdrawn.append(keys[n])
+                else:
+                    accepted.append(n)
+            log.withdraw(round_id, withdrawn)
+            if not accepted:
+                continue
+            records = [casts[n][0].record for n in accepted]
+            chained = log.append(round_id, records, casts[accepted[0]][0].config)
+            for n, (seq, digest) in zip(accepted, chained, strict=True):
                 outcomes[n] = Receipt(round_id, casts[n][0].record["receipt"], seq, digest)
     finally:
         log.close()

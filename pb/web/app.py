@@ -52,7 +52,7 @@ def all_routes() -> list[BaseRoute]:
 
 def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """Build the app for ``settings`` (the database may be passed in, e.g. by tests)."""
-    db = db or Database(make_engine(settings.database_url))
+    db = db or Database(make_engine(settings.database_url, settings.db_pool_size))
     cookies = Cookies(settings)
     middleware = [
         Middleware(
