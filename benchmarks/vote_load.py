@@ -4,7 +4,8 @@ server (uvicorn with several workers), on SQLite and on PostgreSQL.
 Usage (from the repository root, in the project's virtualenv):
 
     python benchmarks/vote_load.py [--db sqlite|postgresql|both] [--voters N] [--concurrency C]
-                                   [--workers W] [--duplicates F] [--timeout S] [--pg-url URL]
+                                   [--workers W] [--rate R] [--duplicates F] [--timeout S]
+                                   [--pg-url URL]
 
 For each database it prepares a fresh database (a temporary SQLite file, or a private schema in
 the PostgreSQL database that it creates and drops), runs the migrations, creates a town, a
@@ -12,9 +13,11 @@ city-wide approval round in its voting phase with access-code eligibility and N 
 ``pb serve --workers W`` (uvicorn) on a free loopback port, and logs every voter in with
 their code (not timed). Then C clients cast the N ballots, each voter once, while a sample of
 already-cast ballots is sent again (each must be refused with 409). It prints ballots/s, the
-latency of the cast requests, the errors, and checks the database afterwards: one participation
-row and one ballot record per acknowledged ballot (the receipt and the choices each voter was
-given and sent), nothing more, and the ballot log's hash chain verifies with ``pb.audit``.
+latency of the cast requests (with ``--rate R``, first casts start at R a second and latency
+counts from each one's scheduled start), the errors, and checks the database afterwards: one
+participation row and one ballot record per acknowledged ballot (the receipt and the choices
+each voter was given and sent), nothing more, and the ballot log's hash chain verifies with
+``pb.audit``.
 
 Exits non-zero when any check fails. Only loopback traffic; the server and every temporary file
 or schema are removed at the end, also on error or timeout.
@@ -96,6 +99,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=64, help="simultaneous clients casting (%(default)s)"
     )
     parser.add_argument("--workers", type=int, default=4, help="uvicorn workers (%(default)s)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="open loop: start first casts at this many a second, at most --concurrency at a "
+        "time, latency counted from each cast's scheduled start; 0: as fast as the server "
+        "answers (closed loop) (%(default)s)",
+    )
     parser.add_argument(
         "--duplicates",
         type=float,
@@ -514,6 +525,7 @@ async def cast_all(
     concurrency: int,
     duplicate_share: float,
     rng: random.Random,
+    rate: float = 0,
 ) -> Outcome:
     """The timed phase: every voter casts once; sampled voters cast again once acknowledged."""
     order = list(voters)
@@ -549,10 +561,18 @@ async def cast_all(
             for n in range(concurrency):
                 queue.put_nowait((2, n, None))
 
+    scheduled = {"next": 0}
+
     async def send(
-        poster: RawHTTP | HttpxPoster, voter: VoterState
+        poster: RawHTTP | HttpxPoster, voter: VoterState, paced: bool = False
     ) -> tuple[tuple[int, list[str]] | None, float]:
         start = time.perf_counter()
+        if paced and rate > 0:
+            # Open loop: the n-th first cast is due at n / rate seconds. A late start counts
+            # in its latency (no coordinated omission).
+            start = began + scheduled["next"] / rate
+            scheduled["next"] += 1
+            await asyncio.sleep(max(0.0, start - time.perf_counter()))
         try:
             answer = await poster.post(path, bodies[id(voter)], cookies[id(voter)])
         except (httpx2.HTTPError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
@@ -575,7 +595,7 @@ async def cast_all(
             if job is None:
                 return
             voter, duplicate = job, priority == 0
-            answer, seconds = await send(poster, voter)
+            answer, seconds = await send(poster, voter, paced=not duplicate)
             status = answer[0] if answer is not None else None
             if duplicate:
                 counts["sent"] += 1
@@ -604,9 +624,9 @@ async def cast_all(
             finished_one()
 
     cpu = time.process_time()
-    start = time.perf_counter()
+    began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     return Outcome(
         seconds=seconds,
         first_latencies=first_latencies,
@@ -749,15 +769,23 @@ async def drive(
             return False
         server_cpu, busy = srv.cpu_seconds(), machine_busy_seconds()
         outcome = await cast_all(
-            client, args.client == "raw", round_id, voters, args.concurrency, args.duplicates, rng
+            client,
+            args.client == "raw",
+            round_id,
+            voters,
+            args.concurrency,
+            args.duplicates,
+            rng,
+            args.rate,
         )
         server_cpu, busy = srv.cpu_seconds() - server_cpu, machine_busy_seconds() - busy
     ms = [s * 1000 for s in outcome.first_latencies]
     rate = outcome.acknowledged / outcome.seconds
     errors = sum(outcome.errors.values())
+    paced = f", started at {args.rate:g}/s (open loop)" if args.rate else ""
     print(
         f"timed phase: {outcome.acknowledged} ballots acknowledged (303) in "
-        f"{outcome.seconds:.2f} s: {rate:.0f} ballots/s"
+        f"{outcome.seconds:.2f} s: {rate:.0f} ballots/s{paced}"
     )
     print(
         f"cast latency ms: p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  "
