@@ -98,14 +98,8 @@ class Appender:
         back."""
         if not voters:
             return set()
-        mark = "%({})s" if self.postgres else ":{}"
-        values = ", ".join(
-            f"({mark.format('round_id')}, {mark.format(f's{n}')}, {mark.format(f'v{n}')})"
-            for n in range(len(voters))
-        )
-        params: dict[str, Any] = {"round_id": round_id}
-        for n, (slot, voter) in enumerate(voters):
-            params[f"s{n}"], params[f"v{n}"] = slot, voter
+        round_mark, marks, params = self._voter_params(round_id, voters)
+        values = ", ".join(f"({round_mark}, {slot}, {voter})" for slot, voter in marks)
         self.cursor.execute(  # only placeholders are formatted into the statement
             f"INSERT INTO participation (round_id, slot, voter_key) VALUES {values}"  # noqa: S608
             " ON CONFLICT (round_id, slot, voter_key) DO NOTHING RETURNING slot, voter_key",
@@ -117,19 +111,24 @@ class Appender:
         """Delete participation rows this transaction inserted for ballots it then refused."""
         if not voters:
             return
-        mark = "%({})s" if self.postgres else ":{}"
-        params: dict[str, Any] = {"round_id": round_id}
-        for n, (slot, voter) in enumerate(voters):
-            params[f"s{n}"], params[f"v{n}"] = slot, voter
-        which = " OR ".join(
-            f"(slot = {mark.format(f's{n}')} AND voter_key = {mark.format(f'v{n}')})"
-            for n in range(len(voters))
-        )
+        round_mark, marks, params = self._voter_params(round_id, voters)
+        which = " OR ".join(f"(slot = {slot} AND voter_key = {voter})" for slot, voter in marks)
         self.cursor.execute(  # only placeholders are formatted into the statement
-            f"DELETE FROM participation WHERE round_id = {mark.format('round_id')}"  # noqa: S608
-            f" AND ({which})",
+            f"DELETE FROM participation WHERE round_id = {round_mark} AND ({which})",  # noqa: S608
             params,
         )
+
+    def _voter_params(
+        self, round_id: int, voters: list[tuple[str, str]]
+    ) -> tuple[str, list[tuple[str, str]], dict[str, Any]]:
+        """Placeholders (the round's, then each voter's slot and key) and their values."""
+        mark = "%({})s" if self.postgres else ":{}"
+        params: dict[str, Any] = {"round_id": round_id}
+        marks = []
+        for n, (slot, voter) in enumerate(voters):
+            params[f"s{n}"], params[f"v{n}"] = slot, voter
+            marks.append((mark.format(f"s{n}"), mark.format(f"v{n}")))
+        return mark.format("round_id"), marks, params
 
     def append(
         self,
@@ -182,14 +181,9 @@ def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tupl
     """The last (seq, hash) of the round's log, writing the genesis record if the log is empty.
 
     The caller holds the round's lock."""
-    last = session.execute(
-        select(BallotRecord.seq, BallotRecord.hash)
-        .where(BallotRecord.round_id == rnd.id)
-        .order_by(BallotRecord.seq.desc())
-        .limit(1)
-    ).first()
-    if last is not None:
-        return int(last[0]), str(last[1])
+    head = log_head(session, rnd.id)
+    if head is not None:
+        return head.length - 1, head.hash
     genesis = genesis_record(str(rnd.id), config)
     first_hash = next_hash(None, genesis)
     session.add(
