@@ -21,6 +21,7 @@ from pb.models import (
 )
 from pb.services import rounds
 from pb.services.rounds import RoundInput
+from tests import frozen
 
 
 def make_districts(db: Database, names: tuple[str, ...] = ("North", "South")) -> list[int]:
@@ -43,7 +44,7 @@ def make_districts(db: Database, names: tuple[str, ...] = ("North", "South")) ->
 
 def round_input(district_ids: list[int], phase: str = "proposals", **overrides: Any) -> RoundInput:
     """A coherent configuration whose dates put the round in ``phase`` today."""
-    today = clock.today("UTC")
+    today = frozen.TODAY
     offsets = {
         "draft": (5, 10, 20, 30),
         "proposals": (-5, 10, 20, 30),

@@ -28,6 +28,7 @@ from pb.db import Database, make_engine
 from pb.models import Base, Role
 from pb.passwords import Passwords
 from pb.services import accounts
+from tests import frozen
 
 REQUIRE_ALL = os.environ.get("PB_TEST_REQUIRE_ALL") == "1"
 POSTGRES_URL = os.environ.get("PB_TEST_POSTGRES_URL", "")
@@ -91,6 +92,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key=secrets.token_urlsafe(48),
         var_dir=tmp_path,
+        timezone=frozen.TIMEZONE,
     )
 
 
@@ -115,9 +117,11 @@ def client(app: Starlette) -> Iterator[TestClient]:
 
 
 @pytest.fixture(autouse=True)
-def _real_clock() -> Iterator[None]:
+def _frozen_clock() -> Iterator[None]:
+    """Every test, and the live server of the browser tests, sees the same instant."""
+    clock.set_now(lambda: frozen.NOW)
     yield
-    clock.set_now(None)
+    clock.set_now(lambda: frozen.NOW)
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')

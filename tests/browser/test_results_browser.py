@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from pb import clock
 from pb.audit import audit_bundle
 from pb.config import Settings
 from pb.db import Database
 from pb.models import Role, VotingScope
 from pb.services import rounds, voting
+from tests import frozen
 from tests.builders import make_voting_round
 from tests.conftest import make_user
 
@@ -33,7 +33,7 @@ def test_publish_read_check_and_audit(
 ) -> None:
     from tests.browser.conftest import PHONE
 
-    today = clock.today("UTC")
+    today = frozen.TODAY
     r = make_voting_round(db, scope=VotingScope.CITYWIDE, min_choices=None, max_choices=3)
     rid, p = r["round_id"], r["projects"]["citywide"]
     receipt = db.write_sync(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from pb import clock
 from pb.config import Settings
 from pb.db import Database
 from pb.models import Role
+from tests import frozen
 from tests.builders import make_districts
 from tests.conftest import make_user
 
@@ -24,7 +24,6 @@ def test_staff_create_a_round_on_a_phone(
 
     make_districts(db, ("Old Town", "Riverside"))
     make_user(db, settings, "sam@example.org", role=Role.STAFF)
-    today = clock.today("UTC")
     context = browser.new_context(base_url=live_server, **PHONE)
     page = context.new_page()
     page.goto("/login")
@@ -41,16 +40,12 @@ def test_staff_create_a_round_on_a_phone(
     page.get_by_label("City-wide budget").fill("100,000")
     page.get_by_label("Budget of Old Town").fill("100,000")
     page.get_by_label("Budget of Riverside").fill("50,000")  # does not add up
-    page.get_by_label("Proposals open on").fill(today.replace(year=today.year + 1).isoformat())
-    page.get_by_label("Review starts on").fill(
-        today.replace(year=today.year + 1, month=12, day=1).isoformat()
-    )
-    page.get_by_label("Voting opens on").fill(
-        today.replace(year=today.year + 1, month=12, day=10).isoformat()
-    )
-    page.get_by_label("Last day of voting").fill(
-        today.replace(year=today.year + 1, month=12, day=20).isoformat()
-    )
+    # Dates from the frozen clock, in order whatever day it is: proposals in a month, then
+    # review, voting and its last day a few weeks apart.
+    page.get_by_label("Proposals open on").fill(frozen.days(30).isoformat())
+    page.get_by_label("Review starts on").fill(frozen.days(60).isoformat())
+    page.get_by_label("Voting opens on").fill(frozen.days(70).isoformat())
+    page.get_by_label("Last day of voting").fill(frozen.days(80).isoformat())
     page.get_by_label("Voting method").select_option("approval")
     page.get_by_label("Most projects to choose (approval)").fill("3")
     page.get_by_label("Where residents vote").select_option("both")

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from pb import clock
 from pb.audit import audit_bundle
 from pb.db import Database, make_engine
 from pb.errors import NotFound, ValidationError
 from pb.models import RoundResult, VotingMethod
 from pb.services import results, rounds, voting
+from tests import frozen
 from tests.builders import make_voting_round
 
-TODAY = clock.today("UTC")
+TODAY = frozen.TODAY
 
 
 def vote_and_close(

@@ -9,7 +9,6 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
-from pb import clock
 from pb.config import Settings
 from pb.db import Database
 from pb.errors import ValidationError
@@ -23,6 +22,7 @@ from pb.models import (
     VotingScope,
 )
 from pb.services import rounds
+from tests import frozen
 from tests.builders import make_districts, make_proposal, make_round, round_input
 from tests.conftest import make_user
 
@@ -90,7 +90,7 @@ def test_phase_follows_dates_and_moves_only_forward() -> None:
         voting_from=data.voting_from,
         voting_until=data.voting_until,
     )
-    today = clock.today("UTC")
+    today = frozen.TODAY
     assert rounds.effective_phase(rnd, today) is Phase.REVIEW
     assert rounds.effective_phase(rnd, data.voting_from) is Phase.VOTING
     assert rounds.effective_phase(rnd, data.voting_until) is Phase.VOTING
@@ -109,7 +109,7 @@ def staff(db: Database, settings: Settings) -> int:
 def test_opening_voting_early_locks_the_configuration(db: Database, staff: int) -> None:
     districts = make_districts(db)
     round_id = make_round(db, districts, staff, "review")
-    today = clock.today("UTC")
+    today = frozen.TODAY
     with pytest.raises(ValidationError, match="Accept at least one proposal"):
         db.write_sync(rounds.advance_phase, staff, round_id, today)
     make_proposal(db, round_id, staff, status=ProposalStatus.ACCEPTED, feasible_cost=5_000_00)
@@ -146,7 +146,7 @@ def test_config_fingerprint_is_stable(db: Database, staff: int) -> None:
         feasible_cost=1_00,
         district_id=districts[0],
     )
-    today = clock.today("UTC")
+    today = frozen.TODAY
     first = db.read_sync(
         lambda s: rounds.config_fingerprint(s, rounds.get_round(s, round_id), today)
     )
@@ -158,7 +158,7 @@ def test_duplicate_moves_dates_into_the_future(db: Database, staff: int) -> None
     districts = make_districts(db)
     round_id = make_round(db, districts, staff, "closed", title="Budget 2025")
     make_proposal(db, round_id, staff)
-    today = clock.today("UTC")
+    today = frozen.TODAY
     copy_id = db.write_sync(lambda s: rounds.duplicate_round(s, staff, round_id, today).id)
 
     def load(session: object) -> tuple[rounds.RoundInput, rounds.RoundInput]:

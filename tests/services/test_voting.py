@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from typing import Any
@@ -11,16 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect
 
-from pb import clock
 from pb.audit import ballot_problems, verify_chain
 from pb.audit.config import check_config
 from pb.db import Database
 from pb.errors import ValidationError
 from pb.models import BallotRecord, Participation, Round, VotingMethod
 from pb.services import ballot_log, rounds, voting
+from tests import frozen
 from tests.builders import ballot_counts, chain_of, make_voting_round
 
-TODAY = clock.today("UTC")
+TODAY = frozen.TODAY
 
 
 def cast(
@@ -113,7 +114,7 @@ def test_another_districts_project_is_refused(db: Database) -> None:
 
 def test_voting_closed(db: Database) -> None:
     r = make_voting_round(db)
-    later = TODAY.replace(year=TODAY.year + 1)
+    later = TODAY + dt.timedelta(days=365)
     with pytest.raises(voting.VotingClosed):
         db.write_sync(
             voting.cast,

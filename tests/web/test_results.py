@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from pb import clock
 from pb.db import Database
 from pb.models import Role, VotingMethod
 from pb.services import rounds, voting
+from tests import frozen
 from tests.builders import make_voting_round
 from tests.conftest import AuthActions, csrf_from
 
-TODAY = clock.today("UTC")
+TODAY = frozen.TODAY
 
 
 @pytest.fixture

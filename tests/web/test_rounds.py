@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from pb import clock
 from pb.db import Database
 from pb.models import AuditEvent, ProposalStatus, Role, Round, RoundDistrict
+from tests import frozen
 from tests.builders import make_districts, make_proposal, make_round
 from tests.conftest import AuthActions, csrf_from
 
 
 def round_form(districts: list[int], **overrides: str) -> dict[str, str]:
-    today = clock.today("UTC")
+    today = frozen.TODAY
     form = {
         "title": "Budget 2027",
         "description": "Ideas.\n\nMore ideas.",
@@ -22,9 +24,9 @@ def round_form(districts: list[int], **overrides: str) -> dict[str, str]:
         "citywide_budget": "100,000",
         **{f"district_{d}": "100,000" for d in districts},
         "proposals_from": today.isoformat(),
-        "review_from": today.replace(year=today.year + 1).isoformat(),
-        "voting_from": today.replace(year=today.year + 1).isoformat(),
-        "voting_until": today.replace(year=today.year + 2).isoformat(),
+        "review_from": (today + dt.timedelta(days=365)).isoformat(),
+        "voting_from": (today + dt.timedelta(days=365)).isoformat(),
+        "voting_until": (today + dt.timedelta(days=730)).isoformat(),
         "method": "approval",
         "min_choices": "1",
         "max_choices": "3",
