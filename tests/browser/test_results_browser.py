@@ -87,6 +87,8 @@ def test_publish_read_check_and_audit(
     page.get_by_role("button", name="Count the ballots").click()
     assert page.get_by_text("Review the results, then publish them.").is_visible()
     page.get_by_role("button", name="Publish the results").click()
+    assert page.get_by_text("Published results are final").is_visible()
+    page.get_by_role("button", name="Yes, publish them").click()
     assert page.get_by_text("The results are published.").is_visible()
     page.get_by_role("button", name="Log out").click()
 

@@ -57,6 +57,8 @@ def test_staff_create_a_round_on_a_phone(
     assert page.get_by_text("The round is created.").is_visible()
     assert page.get_by_text("Preview: residents cannot see this round").is_visible()
     page.get_by_role("button", name="Open the next phase now: Proposals open").click()
+    assert page.get_by_text("Residents see the round and can propose projects").is_visible()
+    page.get_by_role("button", name="Yes, open it now").click()
     assert page.get_by_text("The next phase is open.").is_visible()
     assert page.get_by_role("link", name="Propose a project").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

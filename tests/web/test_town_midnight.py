@@ -32,13 +32,13 @@ def test_voting_opens_at_the_towns_midnight(
     clock.set_now(lambda: _town_instant(frozen.TODAY, 23, 59))  # the evening before
     email = auth.login_as(Role.RESIDENT)
     hub = client.get(f"/rounds/{rid}/vote").text
-    assert "Voting is not open." in hub
+    assert "Voting is not open yet." in hub
     assert client.get(f"/rounds/{rid}/vote/citywide").status_code in (404, 409)
 
     clock.set_now(lambda: _town_instant(frozen.days(1), 0, 1))  # just after the town's midnight
     auth.login(email)  # a session lasts hours; the town's midnight may be a day of UTC away
     hub = client.get(f"/rounds/{rid}/vote").text
-    assert "Voting is not open." not in hub and "Still to cast" in hub
+    assert "Voting is not open yet." not in hub and "Still to cast" in hub
     assert client.get(f"/rounds/{rid}/vote/citywide").status_code == 200
 
 
