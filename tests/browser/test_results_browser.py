@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.audit import audit_bundle
 from pb.config import Settings
@@ -87,7 +88,7 @@ def test_publish_read_check_and_audit(
     page.get_by_role("button", name="Count the ballots").click()
     assert page.get_by_text("Review the results, then publish them.").is_visible()
     page.get_by_role("button", name="Publish the results").click()
-    assert page.get_by_text("Published results are final").is_visible()
+    expect(page.get_by_text("Published results are final")).to_be_visible()
     page.get_by_role("button", name="Yes, publish them").click()
     assert page.get_by_text("The results are published.").is_visible()
     page.get_by_role("button", name="Log out").click()
