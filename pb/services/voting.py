@@ -23,6 +23,7 @@ from pb.audit import ballot_problems, ballot_record, new_receipt_code
 from pb.audit.config import config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
+from pb.i18n import ngettext
 from pb.models import Participation, Phase, Round, VotingScope
 from pb.services import ballot_log, rounds
 
@@ -102,9 +103,13 @@ def validate_choices(
     chosen = {pid: v for pid, v in choices.items() if v > 0}
     low, high = method.get("min_choices"), method.get("max_choices")
     if low is not None and len(chosen) < low:
-        errors[""] = _("Choose at least %(n)s projects.", n=low)
+        errors[""] = ngettext(
+            "Choose at least %(num)s project.", "Choose at least %(num)s projects.", low
+        )
     elif high is not None and len(chosen) > high:
-        errors[""] = _("Choose at most %(n)s projects.", n=high)
+        errors[""] = ngettext(
+            "Choose at most %(num)s project.", "Choose at most %(num)s projects.", high
+        )
     elif kind == "knapsack" and sum(costs[p] for p in chosen) > district["budget"]:
         errors[""] = _("The projects you chose cost more than the budget.")
     elif kind == "quadratic" and sum(v * v for v in chosen.values()) > method["credits"]:

@@ -139,7 +139,8 @@ def test_editing_a_locked_round_is_refused_and_recorded(
     )
     assert event.after is not None and event.after["title"] == "Sneaky change"
     # The round page shows the fingerprint of the locked rules.
-    assert "Locked rules" in client.get(f"/rounds/{round_id}").text
+    page = client.get(f"/rounds/{round_id}").text
+    assert "The rules are locked" in page and "Technical details" in page
 
 
 def test_edit_duplicate_and_advance(client: TestClient, auth: AuthActions, db: Database) -> None:
@@ -187,3 +188,21 @@ def test_round_page_warns_staff_of_an_empty_ballot(
     refused = client.post(f"/rounds/{round_id}/phase", data={"csrf_token": token, "confirm": "yes"})
     assert "These ballots have no accepted project: North, South" in refused.text
     assert db.read_sync(lambda s: s.get(Round, round_id).locked_at) is None
+
+
+def test_staff_see_human_labels_not_codes(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    districts = make_districts(db)
+    round_id = make_round(db, districts, None, "proposals", rule="equalshares/add1")  # type: ignore[arg-type]
+    auth.login_as(Role.STAFF)
+    html = client.get(f"/rounds/{round_id}").text
+    facts = html[html.index('<dl class="facts">') : html.index("</dl>")]
+    assert "Method of Equal Shares with Add1 completion" in facts
+    assert "Approval: choose projects" in facts and "Anyone with an account" in facts
+    assert (
+        "A tie goes to the cheaper project, then the project with more votes, then the lower "
+        "project number." in facts
+    )
+    for code in ("equalshares/add1", "lower-cost", "<dd>account", "<dd>approval"):
+        assert code not in facts

@@ -183,6 +183,31 @@ def _choices() -> dict[str, Any]:
     }
 
 
+def _tie_break_label(tie_break: str) -> str:
+    """The recorded tie-break in words: "the cheaper project, then ..."."""
+    words = {
+        "lower-cost": _("the cheaper project"),
+        "higher-cost": _("the more expensive project"),
+        "higher-score": _("the project with more votes"),
+        "lower-score": _("the project with fewer votes"),
+        "natural-id": _("the lower project number"),
+    }
+    parts = [words.get(c.strip(), c.strip()) for c in tie_break.split(",") if c.strip()]
+    return _("A tie goes to %(order)s.", order=_(", then ").join(parts))
+
+
+def _labels(rnd: Any) -> dict[str, str]:
+    """Human labels for a round's technical settings (staff see the codes under "details")."""
+    choices = _choices()
+    return {
+        "method": dict(choices["methods"])[rnd.method.value],
+        "rule": dict(choices["rules"]).get(rnd.rule, rnd.rule),
+        "eligibility": dict(choices["eligibilities"])[rnd.eligibility.value],
+        "scope": dict(choices["scopes"])[rnd.scope.value],
+        "tie_break": _tie_break_label(rnd.tie_break),
+    }
+
+
 def _form_page(
     request: Request,
     values: dict[str, str],
@@ -261,6 +286,7 @@ def _round_page_data(session: Session, round_id: int, today: Any, staff: bool) -
         "fingerprint": rounds.config_fingerprint(session, rnd, today),
         "next_phase": rounds.NEXT_PHASE.get(phase),
         "head": ballot_log.log_head(session, rnd.id),
+        "labels": _labels(rnd),
         "warnings": (
             rounds.ballot_warnings(session, rnd)
             if staff and phase in (Phase.PROPOSALS, Phase.REVIEW)
