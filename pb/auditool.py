@@ -3,7 +3,7 @@
 Auditors run ``python3 pb-audit.pyz audit BUNDLE.zip`` (or ``tally FILE.pb``) with nothing
 installed but Python >= 3.11; :mod:`pb.offline` makes it behave exactly like ``pb audit`` and
 ``pb tally``. The zipapp holds the source of ``pb/__init__.py`` (the version), ``pb/offline.py``,
-every module of ``pb/tally`` and ``pb/audit``, and a three-line ``__main__.py``; all of it is
+every module of ``pb/tally`` and ``pb/audit``, and a short ``__main__.py``; all of it is
 standard library only, so nothing else is needed.
 
 **Reproducible.** Whoever builds it from the same source gets the same bytes, so the SHA-256 a
@@ -44,7 +44,8 @@ MAIN = b"""\
 import sys
 
 if sys.version_info < (3, 11):
-    sys.exit("pb-audit needs Python 3.11 or later")
+    sys.stderr.write("pb-audit: needs Python 3.11 or later\\n")
+    sys.exit(2)
 from pb.offline import main
 
 sys.exit(main())
