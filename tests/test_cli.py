@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 from importlib import metadata
@@ -219,6 +220,20 @@ def test_a_missing_migration_folder_is_a_message(
         assert status == 2 and out == ""
         assert err.startswith("pb: pb's ") and "folder is missing" in err and "reinstall pb" in err
         assert err.count("\n") == 1
+
+
+def test_a_missing_dependency_is_a_message(tmp_path: Path) -> None:
+    # As if alembic had not been installed: importing it fails as it would then.
+    code = "import sys; sys.modules['alembic'] = None; from pb import cli; sys.exit(cli.main())"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PB_VAR_DIR": str(tmp_path), "PB_DATABASE_URL": ""},
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("pb: broken installation: ") and "alembic" in result.stderr
+    assert result.stderr.count("\n") == 1 and "reinstall pb" in result.stderr
 
 
 def test_a_database_from_a_newer_pb_is_a_message(

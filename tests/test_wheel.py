@@ -207,7 +207,7 @@ def test_pb_serves_the_demo_from_the_wheel(served: str) -> None:
     status, _, body = get(f"{served}/", {"accept-language": "fr"})
     assert status == 200 and 'lang="fr"' in body.decode()
     status, headers, body = get(f"{served}/static/htmx-2.0.11.min.js")
-    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    assert status == 200 and "javascript" in headers["content-type"]
     assert body == (REPO / "static" / "htmx-2.0.11.min.js").read_bytes()
 
     rounds = get(f"{served}/rounds")[2].decode()
