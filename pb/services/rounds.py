@@ -429,8 +429,58 @@ def advance_phase(session: Session, actor_id: int, round_id: int, today: dt.date
 
 
 def check_ready_for_voting(session: Session, rnd: Round) -> None:
+    """Refuse to open voting on a ballot residents could not fill: one with no project."""
     if not ballot_projects(session, rnd.id):
         raise ValidationError({"": _("Accept at least one proposal before voting opens.")})
+    empty = empty_ballots(session, rnd)
+    if empty:
+        raise ValidationError(
+            {
+                "": _(
+                    "These ballots have no accepted project: %(names)s. Accept a project for "
+                    "each, or give the district no budget, before voting opens.",
+                    names=", ".join(empty),
+                )
+            }
+        )
+
+
+def _ballot_name(district: dict[str, Any]) -> str:
+    return _("City-wide") if district["key"] == "citywide" else str(district["name"])
+
+
+def empty_ballots(session: Session, rnd: Round) -> list[str]:
+    """The names of the ballots of ``rnd`` that have no accepted project."""
+    return [
+        _ballot_name(d) for d in canonical_config(session, rnd)["districts"] if not d["projects"]
+    ]
+
+
+def ballot_warnings(session: Session, rnd: Round) -> list[str]:
+    """What staff should fix before voting opens: ballots without a project, and projects that
+    cost more than their ballot's whole budget (they could never be funded)."""
+    warnings = []
+    empty = empty_ballots(session, rnd)
+    if empty:
+        warnings.append(
+            _(
+                "These ballots have no accepted project yet: %(names)s. Voting cannot open "
+                "until each has one.",
+                names=", ".join(empty),
+            )
+        )
+    for district in canonical_config(session, rnd)["districts"]:
+        for project in district["projects"]:
+            if project["cost"] > district["budget"]:
+                warnings.append(
+                    _(
+                        "“%(title)s” costs more than the whole budget of %(ballot)s: it can "
+                        "never be funded.",
+                        title=project["title"],
+                        ballot=_ballot_name(district),
+                    )
+                )
+    return warnings
 
 
 def ballot_projects(session: Session, round_id: int) -> list[Proposal]:

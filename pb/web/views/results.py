@@ -159,6 +159,24 @@ async def publish(request: Request) -> Response:
     ctx = context(request)
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        title = await app.db.read(lambda s: rounds.get_round(s, round_id).title)
+        return app.renderer.render(
+            request,
+            "pages/confirm.html",
+            {
+                "heading": _("Publish the results?"),
+                "subject": title,
+                "consequences": [
+                    _("Everyone can read the results and download the ballot bundle."),
+                    _("Published results are final: they can never be counted again or changed."),
+                ],
+                "action": f"/rounds/{round_id}/publish",
+                "confirm_label": _("Yes, publish them"),
+                "back": f"/rounds/{round_id}/results",
+            },
+        )
     try:
         await app.db.write(results.publish, ctx.user.id, round_id, app.today())
         flash(request, _("The results are published."), "success")

@@ -261,6 +261,11 @@ def _round_page_data(session: Session, round_id: int, today: Any, staff: bool) -
         "fingerprint": rounds.config_fingerprint(session, rnd, today),
         "next_phase": rounds.NEXT_PHASE.get(phase),
         "head": ballot_log.log_head(session, rnd.id),
+        "warnings": (
+            rounds.ballot_warnings(session, rnd)
+            if staff and phase in (Phase.PROPOSALS, Phase.REVIEW)
+            else []
+        ),
     }
 
 
@@ -341,11 +346,61 @@ async def duplicate_round(request: Request) -> Response:
     return RedirectResponse(f"/rounds/{rnd.id}/edit", status_code=303)
 
 
+NEXT_PHASE_CONSEQUENCES = {
+    Phase.PROPOSALS: lambda: [
+        _("Residents see the round and can propose projects from today."),
+    ],
+    Phase.REVIEW: lambda: [
+        _("Residents can no longer propose projects or change their proposals."),
+    ],
+    Phase.VOTING: lambda: [
+        _("Voting opens for every resident from now on."),
+        _(
+            "The round's rules, budgets and ballots are locked for good: nobody can edit them "
+            "afterwards, and every change attempt is logged."
+        ),
+    ],
+    Phase.CLOSED: lambda: [
+        _("Voting ends now for everyone: no resident can cast a ballot online any more."),
+        _("This cannot be undone."),
+    ],
+}
+
+
+async def _confirm_next_phase(request: Request, round_id: int) -> Response:
+    """The step before an early phase change: say what becomes irreversible."""
+    app = state(request)
+
+    def load(session: Session) -> tuple[Any, Phase | None]:
+        rnd = rounds.get_round(session, round_id)
+        return rnd, rounds.NEXT_PHASE.get(rounds.effective_phase(rnd, app.today()))
+
+    rnd, following = await app.db.read(load)
+    if following is None:
+        flash(request, _("This round has no next phase to open."), "error")
+        return RedirectResponse(f"/rounds/{round_id}", status_code=303)
+    return app.renderer.render(
+        request,
+        "pages/confirm.html",
+        {
+            "heading": _("Open the next phase now?"),
+            "subject": rnd.title,
+            "consequences": NEXT_PHASE_CONSEQUENCES[following](),
+            "action": f"/rounds/{round_id}/phase",
+            "confirm_label": _("Yes, open it now"),
+            "back": f"/rounds/{round_id}",
+        },
+    )
+
+
 async def advance_phase(request: Request) -> Response:
     app = state(request)
     ctx = context(request)
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        return await _confirm_next_phase(request, round_id)
     try:
         await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
         flash(request, _("The next phase is open."), "success")
