@@ -59,7 +59,8 @@ def test_a_published_results_page_gives_the_tool_and_its_digest(
     token = csrf_from(client.get(f"/rounds/{rid}/results").text)
     draft = client.post(f"/rounds/{rid}/tally", data={"csrf_token": token})
     assert "pb-audit.pyz" not in draft.text  # nothing to audit before publication
-    client.post(f"/rounds/{rid}/publish", data={"csrf_token": token})
+    published = client.post(f"/rounds/{rid}/publish", data={"csrf_token": token, "confirm": "yes"})
+    assert "The results are published." in published.text
 
     for locale, phrase in (("en", "Its SHA-256:"), ("fr", "Son empreinte SHA-256 :")):
         html = TestClient(client.app).get(
