@@ -234,11 +234,10 @@ def test_a_broken_install_is_a_one_line_message(install: Install, served: str) -
     assert revision.returncode == 2 and "source checkout" in revision.stderr
     data = install.site_packages / "pb" / "_data"
     shutil.rmtree(data / "alembic" / "versions")
-    for argv in (("db", "upgrade"), ("serve", "--port", str(free_port()))):
-        result = install.pb(*argv)
-        assert result.returncode == 2 and result.stdout == "", argv
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, argv
-        assert "migrations are missing" in result.stderr and "reinstall pb" in result.stderr
+    result = install.pb("db", "upgrade")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "migrations are missing" in result.stderr and "reinstall pb" in result.stderr
     shutil.rmtree(data / "templates")
     result = install.pb("serve", "--port", str(free_port()))
     assert result.returncode == 2
