@@ -5,18 +5,18 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-dates lint typecheck pytest messages clean
+.PHONY: run test test-dates lint typecheck pytest messages audit-tool clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall whenever the dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py pb/__init__.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml setup.py pb/__init__.py | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
@@ -29,8 +29,8 @@ run: $(VENV)/.installed
 test: lint typecheck pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check pb tests benchmarks alembic
-	$(BIN)/ruff format --check pb tests benchmarks alembic
+	$(BIN)/ruff check pb tests benchmarks alembic setup.py
+	$(BIN)/ruff format --check pb tests benchmarks alembic setup.py
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy pb
@@ -56,5 +56,11 @@ messages: $(VENV)/.installed-test
 	$(BIN)/pybabel extract -F pb/babel.cfg -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d pb/translations --no-fuzzy-matching --ignore-obsolete
 
+# The auditors' zipapp: byte for byte what a pb of this commit serves; prints its SHA-256.
+# Standard library only, so no virtual environment is needed.
+audit-tool:
+	mkdir -p dist
+	$(PYTHON) -m pb.auditool dist/pb-audit.pyz
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
