@@ -48,6 +48,8 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten, not left in free pages (see Database.scrub).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -155,6 +157,31 @@ class Database:
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(self.read_sync, fn, *args, **kwargs)
+
+    def scrub_sync(self) -> None:
+        """Remove what deleted and rewritten rows left in the database files, after a commit.
+
+        Run after :func:`pb.services.ballot_log.seal_participation`: on PostgreSQL,
+        ``VACUUM FULL participation`` writes the table and its index anew (without the old row
+        versions, which kept the order and transaction ids of casting); on SQLite, ``VACUUM``
+        rebuilds the file in key order, and the write-ahead log, which held each cast's pages
+        in turn, is emptied and truncated."""
+        if self.is_sqlite:
+            with self._queue.turn() if self._queue else contextlib.nullcontext():
+                raw = self.engine.raw_connection()
+                try:
+                    cursor = raw.cursor()
+                    cursor.execute("VACUUM")
+                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    cursor.close()
+                finally:
+                    raw.close()
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM FULL participation")
+
+    async def scrub(self) -> None:
+        await run_in_threadpool(self.scrub_sync)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -28,7 +28,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import audit
+from pb.services import audit, ballot_log
 
 RULES = (
     "greedy",
@@ -425,6 +425,8 @@ def advance_phase(session: Session, actor_id: int, round_id: int, today: dt.date
     )
     if following is Phase.VOTING:
         lock(session, rnd)
+    if current is Phase.VOTING:
+        ballot_log.seal_participation(session, rnd.id)
     return following
 
 

@@ -347,7 +347,9 @@ async def advance_phase(request: Request) -> Response:
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
     try:
-        await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        opened = await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        if opened is Phase.CLOSED:  # voting ended: clear the files of the casting order
+            await app.db.scrub()
         flash(request, _("The next phase is open."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
