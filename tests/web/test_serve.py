@@ -126,3 +126,25 @@ def test_a_taken_port_is_a_message_not_a_hang(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "address already in use" in done.stderr.lower()
     assert "Traceback" not in done.stderr
+
+
+def test_voting_requests_stay_out_of_the_access_log(
+    server: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    proc, base = server
+    wait_for(lambda: healthy(base), "a healthy server")
+    voting = ["/rounds/1/vote", "/rounds/1/vote/citywide", "/rounds/1/receipt", "/c", "/receipts"]
+    for path in ["/rounds", *voting]:
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}{path}", timeout=5).close()
+    for path in ["/rounds/1/vote/code", "/c", "/rounds/1/vote/citywide"]:
+        request = urllib.request.Request(f"{base}{path}", data=b"code=x", method="POST")
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=5).close()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    log = (tmp_path / "server.log").read_text()
+    assert '"GET /rounds HTTP/1.1" 200' in log  # the access log is on
+    for path in voting:
+        assert f" {path} " not in log and f" {path}?" not in log, path
+    assert "/vote" not in log and "/receipt" not in log
