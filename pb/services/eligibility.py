@@ -201,6 +201,12 @@ def check_code(session: Session, round_id: int, text: str, secret: str) -> Voter
     return Voter(f"code:{row.code_hash}", row.district_id)
 
 
+def code_round(session: Session, text: str, secret: str) -> int | None:
+    """The round an access code belongs to, if it is one."""
+    code_hash = keyed_hash(secret, "code", normalize_code(text))
+    return session.scalar(select(AccessCode.round_id).where(AccessCode.code_hash == code_hash))
+
+
 @dataclass(frozen=True)
 class CodeBatch:
     batch: int

@@ -244,9 +244,6 @@ def test_access_codes_letters_and_single_use(
     assert letters.headers["cache-control"] == "no-store"
     codes = re.findall(r'<code class="receipt-code">([0-9A-Z-]+)</code>', letters.text)
     assert len(codes) == 3 and letters.text.count("<svg") == 3
-    short = client.get(f"/c/{codes[0]}", follow_redirects=False)
-    assert short.headers["location"] == f"/rounds/{rid}/vote?code={codes[0]}"
-    assert f'value="{codes[0]}"' in client.get(short.headers["location"]).text
     token = csrf_from(client.get(f"/rounds/{rid}/vote").text)
     bogus = client.post(f"/rounds/{rid}/vote/code", data={"code": "NOPE", "csrf_token": token})
     assert bogus.status_code == 422 and "not valid for this round" in bogus.text
@@ -361,3 +358,32 @@ def test_census_guessing_is_throttled(client: TestClient, db: Database, settings
     )
     assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
     assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text
+
+
+def test_access_codes_travel_only_in_post_bodies(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
+    rid = r["round_id"]
+    staff = TestClient(client.app)
+    AuthActions(staff, db, settings).login_as(Role.STAFF)
+    token = csrf_from(staff.get(f"/rounds/{rid}/voters").text)
+    letters = staff.post(f"/rounds/{rid}/codes", data={"count": "2", "csrf_token": token}).text
+    codes = re.findall(r'<code class="receipt-code">([0-9A-Z-]+)</code>', letters)
+    assert len(codes) == 2
+    assert "/c/" not in letters and "http://testserver/c</strong>" in letters
+    # A letter from before: the old short URL lands on the form, and forgets the code.
+    old = client.get(f"/c/{codes[0]}", follow_redirects=False)
+    assert old.status_code == 303 and old.headers["location"] == "/c"
+    page = client.get("/c")
+    assert 'id="code-form"' in page.text and 'src="/static/code.js"' in page.text
+    token = csrf_from(page.text)
+    bogus = client.post("/c", data={"code": "ABCDE-FGHJK-MNPQR", "csrf_token": token})
+    assert bogus.status_code == 422 and "not valid" in bogus.text
+    done = client.post(
+        "/c", data={"code": codes[1].lower(), "csrf_token": token}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/rounds/{rid}/vote"
+    hub = client.get(done.headers["location"]).text
+    assert "Fill in the city-wide ballot" in hub
+    assert all(code not in hub for code in codes)

@@ -111,9 +111,8 @@ async def generate_codes(request: Request) -> Response:
     else:
         rnd = await app.db.read(rounds.get_round, round_id)
         base = str(request.base_url).rstrip("/")
-        letters = [
-            {"code": c, "url": f"{base}/c/{c}", "qr": qr_svg(f"{base}/c/{c}")} for c in codes
-        ]
+        # The code follows '#': browsers never send the fragment, so it reaches no log.
+        letters = [{"code": c, "qr": qr_svg(f"{base}/c#{c}")} for c in codes]
         response = app.renderer.render(
             request, "voters/letters.html", {"round": rnd, "letters": letters, "base": base}
         )

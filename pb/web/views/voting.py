@@ -93,24 +93,19 @@ async def hub(request: Request) -> Response:
         }
 
     values = await app.db.read(load)
-    return app.renderer.render(
-        request,
-        "voting/hub.html",
-        {**values, "errors": {}, "code": request.query_params.get("code", "")[:40]},
-    )
+    return app.renderer.render(request, "voting/hub.html", {**values, "errors": {}, "code": ""})
 
 
 async def prove_census(request: Request) -> Response:
-    return await _prove(request, "census")
+    return await _prove(request, "census", request.path_params["round_id"])
 
 
 async def prove_code(request: Request) -> Response:
-    return await _prove(request, "code")
+    return await _prove(request, "code", request.path_params["round_id"])
 
 
-async def _prove(request: Request, how: str) -> Response:
+async def _prove(request: Request, how: str, round_id: int) -> Response:
     app = state(request)
-    round_id = request.path_params["round_id"]
     form = await request.form()
     secret = app.settings.secret_key
     client = client_address(request)
@@ -397,31 +392,56 @@ async def receipt_lookup(request: Request) -> Response:
     )
 
 
-async def short_code(request: Request) -> Response:
-    """The short URL printed on a letter: open the round's voting page with the code filled."""
+def _code_page(request: Request, code: str, error: str | None, status: int = 200) -> Response:
+    return state(request).renderer.render(
+        request,
+        "voting/code.html",
+        {"code": code, "errors": {"": error} if error else {}},
+        status_code=status,
+    )
+
+
+async def code_form(request: Request) -> Response:
+    """The address printed on letters, ``/c#CODE``: a form that sends the code in a POST
+    body. The code after ``#`` never reaches the server; ``static/code.js`` puts it into the
+    form, and without JavaScript the resident types it from the letter."""
+    return _code_page(request, "", None)
+
+
+async def old_short_code(request: Request) -> Response:
+    """Letters printed before codes left URLs (``/c/CODE``) land on the form, without the
+    code: it is printed on the letter, to be typed."""
+    return RedirectResponse("/c", status_code=303)
+
+
+async def submit_code(request: Request) -> Response:
+    """Find the round of an access code, then prove eligibility with it there."""
     app = state(request)
-    code = request.path_params["code"]
+    form = await request.form()
+    code = text(form, "code", 60)
+    client = client_address(request)
+    subject_key, client_key = accounts.failure_keys(f"code:any:{client}", client)
+    limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
 
     def find(session: Session) -> int | None:
-        from sqlalchemy import select
+        if accounts.is_throttled(session, subject_key, client_key, *limits):
+            raise Throttled(code)
+        round_id = eligibility.code_round(session, code, app.settings.secret_key)
+        if round_id is None:
+            return None
+        phase = rounds.effective_phase(rounds.get_round(session, round_id), app.today())
+        return None if phase is Phase.DRAFT else round_id
 
-        from pb.models import AccessCode
-
-        return session.scalar(
-            select(AccessCode.round_id).where(
-                AccessCode.code_hash
-                == (
-                    eligibility.keyed_hash(
-                        app.settings.secret_key, "code", eligibility.normalize_code(code)
-                    )
-                )
-            )
-        )
-
-    round_id = await app.db.read(find)
+    try:
+        round_id = await app.db.read(find)
+    except Throttled:
+        message = _("Too many failed attempts. Wait a few minutes and try again.")
+        return _code_page(request, code, message, 429)
     if round_id is None:
-        raise HTTPException(404)
-    return RedirectResponse(f"/rounds/{round_id}/vote?code={code[:40]}", status_code=303)
+        await app.db.write(accounts.record_failure, subject_key, client_key)
+        message = _("This access code is not valid. Check it and try again.")
+        return _code_page(request, code, message, 422)
+    return await _prove(request, "code", round_id)
 
 
 async def log_head(request: Request) -> Response:
@@ -455,5 +475,7 @@ routes = [
     route("/rounds/{round_id:int}/log-head", log_head, access=Access.PUBLIC),
     route("/receipts", receipt_lookup_form, access=Access.PUBLIC, name="receipts"),
     route("/receipts", receipt_lookup, access=Access.PUBLIC, methods=["POST"]),
-    route("/c/{code:str}", short_code, access=Access.PUBLIC),
+    route("/c", code_form, access=Access.PUBLIC),
+    route("/c", submit_code, access=Access.PUBLIC, methods=["POST"]),
+    route("/c/{code:str}", old_short_code, access=Access.PUBLIC),
 ]
