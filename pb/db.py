@@ -99,6 +99,19 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     return WriterQueue(database + "-writers")
 
 
+def private_sqlite_file(path: str) -> None:
+    """Create the database file readable by its owner only (0600), or make it so. SQLite gives
+    the files it creates beside it (``-wal``, ``-shm``) the database file's permissions."""
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):  # no folder: SQLite says so
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(name).st_mode & 0o777 != 0o600:
+                os.chmod(name, 0o600)
+
+
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL.
 
@@ -108,6 +121,10 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     that churn took more CPU than the queries)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith(
+            "file:"
+        ):
+            private_sqlite_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         _setup_sqlite(engine)
         return engine
