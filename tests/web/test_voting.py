@@ -358,6 +358,15 @@ def test_census_guessing_is_throttled(client: TestClient, db: Database, settings
     )
     assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
     assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text
+    # Every spelling the census lookup takes for the same resident counts against the same
+    # budget: inner spaces, case, full-width forms.
+    for variant in ("A -1", "a-1", " A - 1 ", "\uff21-\uff11", "A\u00a0-1"):
+        blocked = client.post(
+            f"/rounds/{rid}/vote/census",
+            data={"identifier": variant, "proof": "1980", "csrf_token": token},
+        )
+        assert blocked.status_code == 429, variant
+    assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text
 
 
 def test_access_codes_travel_only_in_post_bodies(

@@ -111,7 +111,10 @@ async def _prove(request: Request, how: str, round_id: int) -> Response:
     client = client_address(request)
     # Guessing is throttled like logins: per identifier (a census proof may be a birth year)
     # and per client.
-    subject = text(form, "identifier", 200) if how == "census" else client
+    if how == "census":
+        subject = eligibility.normalize_identifier(text(form, "identifier", 200))
+    else:
+        subject = client
     subject_key, client_key = accounts.failure_keys(f"{how}:{round_id}:{subject}", client)
     limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
 
