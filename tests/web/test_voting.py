@@ -14,10 +14,12 @@ from pb.audit import verify_chain
 from pb.config import Settings
 from pb.db import Database
 from pb.models import (
+    AuditEvent,
     BallotRecord,
     CensusEntry,
     Eligibility,
     Role,
+    User,
     VotingMethod,
     VotingScope,
 )
@@ -283,6 +285,17 @@ def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions, db
         lambda s: list(s.scalars(select(BallotRecord.channel).where(BallotRecord.kind == "ballot")))
     )
     assert channels == ["paper"] and chain_ok(db, rid)
+    # The audit log says who entered it, for which round and district; never the choices.
+    events = db.read_sync(
+        lambda s: [
+            (e.actor_id, e.target, e.after)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "ballot.paper"))
+        ]
+    )
+    staff_id = db.read_sync(lambda s: s.scalar(select(User.id).where(User.role == Role.STAFF)))
+    assert events == [(staff_id, f"round:{rid}", {"district": "citywide"})]
+    log = client.get("/admin/audit")
+    assert log.status_code == 403  # staff cannot read it; auditors can
     # The code used on paper cannot vote online any more.
     voter = TestClient(client.app)
     token = csrf_from(voter.get(f"/rounds/{rid}/vote").text)
