@@ -299,6 +299,24 @@ def get_round(session: Session, round_id: int) -> Round:
     return rnd
 
 
+def is_draft(
+    session: Session, today: dt.date, round_id: int | None = None, proposal_id: int | None = None
+) -> bool:
+    """Whether a round (given, or the one of a proposal) exists and is a draft, which only
+    staff may see. Reads two columns: it runs before every round-scoped page for residents."""
+    where = (
+        Round.id == round_id
+        if round_id is not None
+        else Round.id == select(Proposal.round_id).where(Proposal.id == proposal_id).scalar_subquery()
+    )
+    row = session.execute(select(Round.proposals_from, Round.phase_override).where(where)).first()
+    if row is None:
+        return False
+    proposals_from, override = row
+    # As effective_phase: the dates say draft, and staff opened no later phase.
+    return today < proposals_from and (override is None or override is Phase.DRAFT)
+
+
 def update_round(
     session: Session, actor_id: int, round_id: int, data: RoundInput, today: dt.date
 ) -> Round:

@@ -138,6 +138,6 @@ async def record_paper(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/paper", paper_form, access=Access.STAFF),
-    route("/rounds/{round_id:int}/paper", record_paper, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/paper", paper_form, access=Access.STAFF),
+    route("/rounds/{round_id:id}/paper", record_paper, access=Access.STAFF, methods=["POST"]),
 ]

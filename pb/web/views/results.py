@@ -184,8 +184,8 @@ async def download_bundle(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/results", show_results, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/publish", publish, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/bundle.zip", download_bundle, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/results", show_results, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/publish", publish, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/bundle.zip", download_bundle, access=Access.PUBLIC),
 ]

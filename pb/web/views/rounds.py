@@ -360,11 +360,11 @@ routes = [
     route("/rounds", list_rounds, access=Access.PUBLIC, name="rounds"),
     route("/rounds/new", new_round, access=Access.STAFF),
     route("/rounds", create_round, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}", show_round, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/edit", edit_round, access=Access.STAFF),
-    route("/rounds/{round_id:int}/edit", update_round, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}", show_round, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/edit", edit_round, access=Access.STAFF),
+    route("/rounds/{round_id:id}/edit", update_round, access=Access.STAFF, methods=["POST"]),
     route(
-        "/rounds/{round_id:int}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
+        "/rounds/{round_id:id}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
     ),
-    route("/rounds/{round_id:int}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
 ]

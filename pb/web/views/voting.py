@@ -18,7 +18,7 @@ from pb.models import District, Eligibility, Phase, Round
 from pb.services import accounts, ballot_log, eligibility, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
-from pb.web.forms import text
+from pb.web.forms import parse_int, text
 from pb.web.routing import Access, route
 from pb.web.security import client_address, context, make_cookie
 from pb.web.state import state
@@ -205,11 +205,11 @@ def parse_choices(
                 pid = key[2:]
                 if pid in choices:
                     errors[""] = _("The ballot names a project twice.")
-                raw = value.strip() or "0"
-                try:
-                    choices[pid] = int(raw)
-                except ValueError:
+                number = parse_int(value.strip() or "0")
+                if number is None:
                     errors[pid] = _("Enter a whole number.")
+                else:
+                    choices[pid] = number
     if any(pid not in known for pid in choices):
         errors[""] = _("The ballot names a project that is not on it.")
     return choices, errors
@@ -456,26 +456,26 @@ async def log_head(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/vote", hub, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/vote", hub, access=Access.PUBLIC),
     route(
-        "/rounds/{round_id:int}/vote/census", prove_census, access=Access.PUBLIC, methods=["POST"]
+        "/rounds/{round_id:id}/vote/census", prove_census, access=Access.PUBLIC, methods=["POST"]
     ),
-    route("/rounds/{round_id:int}/vote/code", prove_code, access=Access.PUBLIC, methods=["POST"]),
-    route("/rounds/{round_id:int}/vote/{slot:str}", ballot, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/vote/code", prove_code, access=Access.PUBLIC, methods=["POST"]),
+    route("/rounds/{round_id:id}/vote/{slot:str}", ballot, access=Access.PUBLIC),
     route(
-        "/rounds/{round_id:int}/vote/{slot:str}",
+        "/rounds/{round_id:id}/vote/{slot:str}",
         submit_ballot,
         access=Access.PUBLIC,
         methods=["POST"],
     ),
     route(
-        "/rounds/{round_id:int}/vote/{slot:str}/feedback",
+        "/rounds/{round_id:id}/vote/{slot:str}/feedback",
         ballot_feedback,
         access=Access.PUBLIC,
         methods=["POST"],
     ),
-    route("/rounds/{round_id:int}/receipt", receipt_page, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/log-head", log_head, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/receipt", receipt_page, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/log-head", log_head, access=Access.PUBLIC),
     route("/receipts", receipt_lookup_form, access=Access.PUBLIC, name="receipts"),
     route("/receipts", receipt_lookup, access=Access.PUBLIC, methods=["POST"]),
     route("/c", code_form, access=Access.PUBLIC),
