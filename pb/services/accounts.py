@@ -22,7 +22,8 @@ from pb.models import LoginFailure, Role, User, UserSession
 from pb.passwords import MAX_LENGTH, MIN_LENGTH
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-# Only touch last_seen_at when it is older than this, so reading a page is not a write.
+# Only touch last_seen_at when it is older than this (or than a quarter of the idle limit, if
+# shorter), so reading a page is rarely a write and an active session never goes idle.
 TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
@@ -185,7 +186,7 @@ def load_session(
         locale=user.locale,
         session_id=user_session.id,
     )
-    return current, now - user_session.last_seen_at > TOUCH_EVERY
+    return current, now - user_session.last_seen_at > min(TOUCH_EVERY, idle / 4)
 
 
 def touch_session(session: Session, session_id: int) -> None:
