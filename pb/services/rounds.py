@@ -299,22 +299,32 @@ def get_round(session: Session, round_id: int) -> Round:
     return rnd
 
 
-def is_draft(
+@dataclass(frozen=True)
+class Visibility:
+    draft: bool  # a draft: only staff may see it
+    settled: bool  # its rules are locked: it can never be a draft again
+
+
+def visibility(
     session: Session, today: dt.date, round_id: int | None = None, proposal_id: int | None = None
-) -> bool:
-    """Whether a round (given, or the one of a proposal) exists and is a draft, which only
-    staff may see. Reads two columns: it runs before every round-scoped page for residents."""
+) -> Visibility:
+    """Whether a round (given, or the one of a proposal) is a draft, which only staff may see.
+    A missing round is neither. Reads three columns: it runs before every round-scoped page
+    for non-staff (and the answer for a locked round may be kept: it cannot change)."""
     where = (
         Round.id == round_id
         if round_id is not None
         else Round.id == select(Proposal.round_id).where(Proposal.id == proposal_id).scalar_subquery()
     )
-    row = session.execute(select(Round.proposals_from, Round.phase_override).where(where)).first()
+    row = session.execute(
+        select(Round.proposals_from, Round.phase_override, Round.config_sha256).where(where)
+    ).first()
     if row is None:
-        return False
-    proposals_from, override = row
+        return Visibility(draft=False, settled=False)
+    proposals_from, override, locked = row
     # As effective_phase: the dates say draft, and staff opened no later phase.
-    return today < proposals_from and (override is None or override is Phase.DRAFT)
+    draft = today < proposals_from and (override is None or override is Phase.DRAFT)
+    return Visibility(draft=draft, settled=locked is not None)
 
 
 def update_round(

@@ -126,8 +126,17 @@ async def _hidden_draft(request: Request) -> bool:
     user = context(request).user
     if user is not None and user.role in _ROLES[Access.STAFF]:
         return False
+    # Rounds whose rules are locked never go back to draft: casting needs no look for them.
+    settled: set[int] | None = getattr(request.app.state, "pb_settled_rounds", None)
+    if settled is None:
+        settled = request.app.state.pb_settled_rounds = set()
+    if round_id in settled:
+        return False
     app = state(request)
-    return await app.db.read(rounds.is_draft, app.today(), round_id, proposal_id)
+    seen = await app.db.read(rounds.visibility, app.today(), round_id, proposal_id)
+    if seen.settled and round_id is not None:
+        settled.add(round_id)
+    return seen.draft
 
 
 def guard(endpoint: Endpoint, access: Access, max_body: int = FORM_BODY) -> Endpoint:
