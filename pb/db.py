@@ -121,8 +121,10 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     that churn took more CPU than the queries)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith(
-            "file:"
+        if (
+            parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")
         ):
             private_sqlite_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})

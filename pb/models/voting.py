@@ -4,8 +4,9 @@
 channel, only the round, the ballot slot and a keyed hash of the voter; a ballot record has no
 voter at all and no time finer than the day. Nor may the storage order pair them: participation
 is keyed, and on SQLite stored (``WITHOUT ROWID``), by the keyed hash first, and when voting
-closes each round's rows are written again in that order (:func:`pb.services.ballot_log.seal_participation`).
-docs/voting.md says what an operator can and cannot learn.
+closes each round's rows are written again in that order
+(:func:`pb.services.ballot_log.seal_participation`). docs/voting.md says what an operator can
+and cannot learn.
 """
 
 from __future__ import annotations

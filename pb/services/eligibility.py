@@ -73,7 +73,8 @@ def import_census(session: Session, actor_id: int, round_id: int, data: bytes, s
     if len(rows) - 1 > MAX_CENSUS_ROWS:
         raise ValidationError({"file": _("At most %(n)s rows at a time.", n=MAX_CENSUS_ROWS)})
     districts = {
-        normalize_identifier(name): i for i, name in session.execute(select(District.id, District.name)).all()
+        normalize_identifier(name): i
+        for i, name in session.execute(select(District.id, District.name)).all()
     }
     existing = set(
         session.scalars(select(CensusEntry.id_hash).where(CensusEntry.round_id == round_id))

@@ -311,14 +311,14 @@ def visibility(
     """Whether a round (given, or the one of a proposal) is a draft, which only staff may see.
     A missing round is neither. Reads three columns: it runs before every round-scoped page
     for non-staff (and the answer for a locked round may be kept: it cannot change)."""
-    where = (
-        Round.id == round_id
-        if round_id is not None
-        else Round.id == select(Proposal.round_id).where(Proposal.id == proposal_id).scalar_subquery()
-    )
-    row = session.execute(
-        select(Round.proposals_from, Round.phase_override, Round.config_sha256).where(where)
-    ).first()
+    query = select(Round.proposals_from, Round.phase_override, Round.config_sha256)
+    if round_id is not None:
+        query = query.where(Round.id == round_id)
+    else:
+        query = query.join(Proposal, Proposal.round_id == Round.id).where(
+            Proposal.id == proposal_id
+        )
+    row = session.execute(query).first()
     if row is None:
         return Visibility(draft=False, settled=False)
     proposals_from, override, locked = row

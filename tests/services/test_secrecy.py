@@ -86,7 +86,9 @@ def _assert_no_pairing(db: Database, round_id: int, seq_of: dict[str, int]) -> N
         assert xmins == 1
 
 
-def test_closing_voting_leaves_no_casting_order_in_participation(db: Database, settings: Settings) -> None:
+def test_closing_voting_leaves_no_casting_order_in_participation(
+    db: Database, settings: Settings
+) -> None:
     r = make_voting_round(db)
     staff = make_user(db, settings, "staff@example.org", role=Role.STAFF)
     seq_of = _cast_one_by_one(db, r)
@@ -95,7 +97,9 @@ def test_closing_voting_leaves_no_casting_order_in_participation(db: Database, s
     _assert_no_pairing(db, r["round_id"], seq_of)
 
 
-def test_paper_ballots_after_the_last_day_are_sealed_by_the_count(db: Database, settings: Settings) -> None:
+def test_paper_ballots_after_the_last_day_are_sealed_by_the_count(
+    db: Database, settings: Settings
+) -> None:
     r = make_voting_round(db)
     staff = make_user(db, settings, "staff@example.org", role=Role.STAFF)
     db.write_sync(rounds.advance_phase, staff, r["round_id"], frozen.TODAY)

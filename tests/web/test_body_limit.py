@@ -19,7 +19,7 @@ MiB = 1024 * 1024
 
 def _chunks(total: int, size: int = 256 * 1024) -> Iterator[bytes]:
     """A streamed body (no Content-Length: chunked), never held whole by the test."""
-    head = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\n"
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
     yield head
     sent = len(head)
     while sent < total:

@@ -99,7 +99,11 @@ def test_odd_ids_in_every_path(
 
 @pytest.mark.parametrize("odd", ODD, ids=range(len(ODD)))
 def test_odd_numbers_in_every_form_and_query(
-    odd: str, client: TestClient, app: Starlette, auth: AuthActions, db: Database,
+    odd: str,
+    client: TestClient,
+    app: Starlette,
+    auth: AuthActions,
+    db: Database,
     settings: Settings,
 ) -> None:
     auth.login_as(Role.ADMIN)

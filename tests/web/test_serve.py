@@ -165,17 +165,17 @@ def _serve(tmp_path: Path, host: str, port: int, **extra: str) -> subprocess.Com
 
 
 def test_serving_beyond_loopback_needs_trusted_hosts(tmp_path: Path) -> None:
-    done = _serve(tmp_path, "0.0.0.0", free_port())  # noqa: S104
+    done = _serve(tmp_path, "0.0.0.0", free_port())
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "PB_TRUSTED_HOSTS" in lines[0], done.stderr
     assert not (tmp_path / "pb.sqlite3").exists()  # refused before touching anything
     # With it, serving goes ahead (here into a taken port, which then stops it).
     with socket.socket() as taken:
-        taken.bind(("0.0.0.0", 0))  # noqa: S104
+        taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = _serve(tmp_path, "0.0.0.0", port, PB_TRUSTED_HOSTS="pb.example.org")  # noqa: S104
+        done = _serve(tmp_path, "0.0.0.0", port, PB_TRUSTED_HOSTS="pb.example.org")
     assert done.returncode == 2 and "address already in use" in done.stderr.lower()
 
 

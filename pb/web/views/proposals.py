@@ -368,9 +368,7 @@ async def review(request: Request) -> Response:
 routes = [
     route("/rounds/{round_id:id}/proposals", list_proposals, access=Access.PUBLIC),
     route("/rounds/{round_id:id}/proposals/new", new_proposal, access=Access.USER),
-    route(
-        "/rounds/{round_id:id}/proposals", create_proposal, access=Access.USER, methods=["POST"]
-    ),
+    route("/rounds/{round_id:id}/proposals", create_proposal, access=Access.USER, methods=["POST"]),
     route("/proposals/{proposal_id:id}", show_proposal, access=Access.PUBLIC),
     route("/proposals/{proposal_id:id}/edit", edit_proposal, access=Access.USER),
     route(
