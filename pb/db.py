@@ -16,6 +16,7 @@ import collections
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -185,19 +187,23 @@ class Database:
         versions, which kept the order and transaction ids of casting); on SQLite, ``VACUUM``
         rebuilds the file in key order, and the write-ahead log, which held each cast's pages
         in turn, is emptied and truncated."""
-        if self.is_sqlite:
-            with self._queue.turn() if self._queue else contextlib.nullcontext():
-                raw = self.engine.raw_connection()
-                try:
-                    cursor = raw.cursor()
-                    cursor.execute("VACUUM")
-                    cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                    cursor.close()
-                finally:
-                    raw.close()
-            return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM FULL participation")
+        # What it cleans up is committed already: a failure is logged, not the caller's.
+        try:
+            if self.is_sqlite:
+                with self._queue.turn() if self._queue else contextlib.nullcontext():
+                    raw = self.engine.raw_connection()
+                    try:
+                        cursor = raw.cursor()
+                        cursor.execute("VACUUM")
+                        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        cursor.close()
+                    finally:
+                        raw.close()
+                return
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM FULL participation")
+        except (DBAPIError, sqlite3.Error):
+            log.exception("could not vacuum the database after sealing participation")
 
     async def scrub(self) -> None:
         await run_in_threadpool(self.scrub_sync)
