@@ -203,6 +203,21 @@ def revoke_session(session: Session, token: str) -> None:
     )
 
 
+def purge_ended_sessions(session: Session, idle: dt.timedelta, absolute: dt.timedelta) -> int:
+    """Delete the sessions that have ended (logged out, revoked, idle or too old); return how
+    many. Run when a round's voting ends: their times of login and last use would give the
+    order in which account voters were active, close to the order of the ballot log."""
+    now = clock.now()
+    result = session.execute(
+        delete(UserSession).where(
+            (UserSession.revoked_at.is_not(None))
+            | (UserSession.last_seen_at < now - idle)
+            | (UserSession.created_at < now - absolute)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def revoke_all_sessions(session: Session, user_id: int) -> None:
     session.execute(
         update(UserSession)

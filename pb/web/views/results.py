@@ -146,7 +146,7 @@ async def run_tally(request: Request) -> Response:
     round_id = request.path_params["round_id"]
     try:
         await app.db.write(results.tally_round, ctx.user.id, round_id, app.today())
-        await app.db.scrub()  # the count sealed participation (paper ballots may be new)
+        await app.after_seal()  # the count sealed participation (paper ballots may be new)
         flash(
             request, _("The ballots are counted. Review the results, then publish them."), "success"
         )
@@ -162,7 +162,7 @@ async def publish(request: Request) -> Response:
     round_id = request.path_params["round_id"]
     try:
         await app.db.write(results.publish, ctx.user.id, round_id, app.today())
-        await app.db.scrub()
+        await app.after_seal()
         flash(request, _("The results are published."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")

@@ -349,7 +349,7 @@ async def advance_phase(request: Request) -> Response:
     try:
         opened = await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
         if opened is Phase.CLOSED:  # voting ended: clear the files of the casting order
-            await app.db.scrub()
+            await app.after_seal()
         flash(request, _("The next phase is open."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
