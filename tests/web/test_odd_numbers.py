@@ -141,3 +141,10 @@ def _sweep(
             data = {**fields, "csrf_token": token, "action": "accept", "step": "review"}
             response = client.post(concrete, data=data, follow_redirects=False)
         assert response.status_code < 500, (method, concrete, response.status_code)
+
+
+def test_every_id_in_a_path_goes_through_the_id_convertor(app: Starlette) -> None:
+    """``{x:int}`` would take any number of digits (and overflow); ``{x:id}`` bounds them."""
+    paths = [getattr(route, "path", "") for route in app.routes]
+    assert [p for p in paths if re.search(r"{\w+:(int|float)}", p)] == []
+    assert sum(":id}" in p for p in paths) >= 20
