@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -52,11 +53,25 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from pb import migrations, resources
     from pb.web import serve
 
     settings = _settings()
+    if not settings.trusted_hosts and not _is_loopback(args.host):
+        raise UsageError(
+            f"serving on {args.host} needs PB_TRUSTED_HOSTS, the host names pb answers to"
+            " (e.g. PB_TRUSTED_HOSTS=pb.example.org); see docs/deployment.md"
+        )
     resources.check_installation(settings.locales)
     migrations.upgrade(settings.database_url)
     serve.run(args.host, args.port, args.workers)

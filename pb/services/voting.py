@@ -25,7 +25,7 @@ from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
 from pb.i18n import ngettext
 from pb.models import Participation, Phase, Round, VotingScope
-from pb.services import ballot_log, rounds
+from pb.services import audit, ballot_log, rounds
 
 CITYWIDE = "citywide"
 DISTRICT = "district"
@@ -312,6 +312,26 @@ def cast(
     :class:`NotFound`; then nothing is kept."""
     ballot = prepare(session, round_id, slot, district_key, choices, channel, today)
     return append(session, ballot, voter)
+
+
+def cast_paper(
+    session: Session,
+    actor_id: int,
+    round_id: int,
+    slot: str,
+    district_key: str,
+    voter: str,
+    choices: dict[str, int],
+    today: dt.date,
+) -> Receipt:
+    """Cast a paper ballot entered by staff member ``actor_id`` (:func:`cast`), and write to
+    the audit log who entered a paper ballot, in which round and district: never its choices,
+    its receipt or its voter."""
+    receipt = cast(session, round_id, slot, district_key, voter, choices, "paper", today)
+    audit.record(
+        session, actor_id, "ballot.paper", f"round:{round_id}", after={"district": district_key}
+    )
+    return receipt
 
 
 def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:

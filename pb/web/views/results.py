@@ -146,6 +146,7 @@ async def run_tally(request: Request) -> Response:
     round_id = request.path_params["round_id"]
     try:
         await app.db.write(results.tally_round, ctx.user.id, round_id, app.today())
+        await app.after_seal()  # the count sealed participation (paper ballots may be new)
         flash(
             request, _("The ballots are counted. Review the results, then publish them."), "success"
         )
@@ -179,6 +180,7 @@ async def publish(request: Request) -> Response:
         )
     try:
         await app.db.write(results.publish, ctx.user.id, round_id, app.today())
+        await app.after_seal()
         flash(request, _("The results are published."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
@@ -200,8 +202,8 @@ async def download_bundle(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/results", show_results, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/publish", publish, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/bundle.zip", download_bundle, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/results", show_results, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/publish", publish, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/bundle.zip", download_bundle, access=Access.PUBLIC),
 ]

@@ -428,7 +428,9 @@ async def advance_phase(request: Request) -> Response:
     if form.get("confirm") != "yes":
         return await _confirm_next_phase(request, round_id)
     try:
-        await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        opened = await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        if opened is Phase.CLOSED:  # voting ended: clear the files of the casting order
+            await app.after_seal()
         flash(request, _("The next phase is open."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
@@ -439,11 +441,11 @@ routes = [
     route("/rounds", list_rounds, access=Access.PUBLIC, name="rounds"),
     route("/rounds/new", new_round, access=Access.STAFF),
     route("/rounds", create_round, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}", show_round, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/edit", edit_round, access=Access.STAFF),
-    route("/rounds/{round_id:int}/edit", update_round, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}", show_round, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/edit", edit_round, access=Access.STAFF),
+    route("/rounds/{round_id:id}/edit", update_round, access=Access.STAFF, methods=["POST"]),
     route(
-        "/rounds/{round_id:int}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
+        "/rounds/{round_id:id}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
     ),
-    route("/rounds/{round_id:int}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
 ]
