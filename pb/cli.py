@@ -11,15 +11,15 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
 from pb import clock
 from pb.errors import PbError, ValidationError
 
 if TYPE_CHECKING:
     from pb.config import Settings
     from pb.db import Database
-from pb.models import Role
+
+OFFLINE_COMMANDS = ("tally", "audit")
+"""Commands of the pure packages: dispatched before the web and database stack is imported."""
 
 
 class UsageError(PbError):
@@ -90,6 +90,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    from pb.models import Role
     from pb.passwords import Passwords
     from pb.services import accounts
 
@@ -124,6 +125,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pb.models import Role
+
     parser = argparse.ArgumentParser(prog="pb", description="Participatory budgeting for towns.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -173,8 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``pb`` with ``argv`` (default: the process's arguments); return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in OFFLINE_COMMANDS:  # pb tally / pb audit import nothing else of pb
+        return cmd_tally_or_audit(args[0], args[1:])
+    return _run(args)
+
+
+def cmd_tally_or_audit(command: str, rest: list[str]) -> int:
+    namespace = argparse.Namespace(command=command, rest=rest)
+    return cmd_tally(namespace) if command == "tally" else cmd_audit(namespace)
+
+
+def _run(argv: list[str]) -> int:
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
         return result
