@@ -72,7 +72,16 @@ from pb.tally.pabulib_text import (
 )
 from pb.tally.pabulib_writer import dump, dumps
 
-__all__ = ["dump", "dumps", "load", "loads", "parse_amount"]
+__all__ = ["UNAPPLIED_META_KEYS", "dump", "dumps", "load", "loads", "parse_amount"]
+
+UNAPPLIED_META_KEYS = (
+    "budget_per_category",
+    "budget_per_neighborhood",
+    "min_sum_cost_per_category",
+    "max_sum_cost_per_category",
+)
+"""Non-standard pabulib META keys that constrain the selection (Amsterdam's budgets per
+category) and that no rule of pb applies: reading one adds a warning."""
 
 
 def _scoring(meta: Mapping[str, str], line: int | None) -> tuple[int, ...] | None:
@@ -130,6 +139,11 @@ def _parse(lines: list[str], strict: bool) -> Election:
         strict,
     )
     ballots, vcols = votes.read(lines, found["votes"])
+    ignored = [
+        ReadWarning(meta_lines[key], f"META {key} is not applied: rules fund from the whole budget")
+        for key in UNAPPLIED_META_KEYS
+        if meta.get(key)
+    ]
     budget_text = meta.get("budget", "")
     if not budget_text:
         raise PabulibError("META has no budget", meta_lines.get("budget"))
@@ -141,7 +155,7 @@ def _parse(lines: list[str], strict: bool) -> Election:
         meta=meta,
         project_columns=pcols,
         vote_columns=vcols,
-        warnings=tuple(votes.warnings),
+        warnings=(*ignored, *votes.warnings),
         **limits,
     )
 
