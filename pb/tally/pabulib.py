@@ -32,6 +32,9 @@ the project once, as pabutools reads it, with a :class:`~pb.tally.model.ReadWarn
 keeps it at its first (highest) position and the later projects move up; a cumulative or scoring
 ballot gives it the points of its *last* mention (pabutools assigns the points of each mention in
 turn, so the last one stays). ``strict=True`` refuses such a vote instead.
+Non-standard META constraints on the selection that no rule of pb applies
+(:data:`UNAPPLIED_META_KEYS`, e.g. Amsterdam's ``budget_per_category``) are kept in ``meta`` and
+named in a warning too.
 
 Quadratic ballots are written as cumulative ballots (points = votes) with the extra META key
 ``quadratic_credits`` (the voice credits each voter had); reading restores
@@ -105,7 +108,7 @@ def loads(text: str, *, strict: bool = False) -> Election:
     section or column, a cost or budget that is not a number, an unknown project in a vote,
     points that do not match the vote, a repeated project or voter id. A vote naming a project
     twice counts it once and adds a warning to ``Election.warnings`` (module docstring); with
-    ``strict`` it is refused. Rounding: the budget is floored to whole units (see the module
+    ``strict`` it is refused. A META constraint no rule applies adds a warning too. Rounding: the budget is floored to whole units (see the module
     docstring); costs and points must be whole. Ballot limits (``max_length``,
     ``max_sum_points``...) are kept but not enforced: a tally counts the ballots it is given.
     Pure: reads nothing and prints nothing.
