@@ -108,9 +108,10 @@ def loads(text: str, *, strict: bool = False) -> Election:
     section or column, a cost or budget that is not a number, an unknown project in a vote,
     points that do not match the vote, a repeated project or voter id. A vote naming a project
     twice counts it once and adds a warning to ``Election.warnings`` (module docstring); with
-    ``strict`` it is refused. A META constraint no rule applies adds a warning too. Rounding: the budget is floored to whole units (see the module
-    docstring); costs and points must be whole. Ballot limits (``max_length``,
-    ``max_sum_points``...) are kept but not enforced: a tally counts the ballots it is given.
+    ``strict`` it is refused. A META constraint no rule applies adds a warning too. Rounding:
+    the budget is floored to whole units (see the module docstring); costs and points must be
+    whole. Ballot limits (``max_length``, ``max_sum_points``...) are kept but not enforced: a
+    tally counts the ballots it is given.
     Pure: reads nothing and prints nothing.
     """
     lines = split_lines(text)
