@@ -293,7 +293,11 @@ class _Votes:
         if self.strict:
             raise PabulibError(f"vote of voter {voter!r} names a project twice", number)
         twice = [pid for pid, n in Counter(ids).items() if n > 1]
-        how = "once, with the points of its last mention" if self.with_points else "once"
+        how = "once"
+        if self.with_points:
+            how = "once, with the points of its last mention"
+        elif self.vote_type == ORDINAL:
+            how = "once, at its first position"
         what = "project" if len(twice) == 1 else "projects"
         names = ", ".join(repr(pid) for pid in twice)
         self.warnings.append(
