@@ -7,8 +7,13 @@ a rule function directly, and publish ``Outcome.to_json_dict()``.
 from pb.tally.errors import BallotError, PabulibError, RuleError, TallyError
 from pb.tally.funding import quadratic_funding
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
-from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comparison
-from pb.tally.model import Ballot, Election, Project
+from pb.tally.mes import (
+    equal_shares,
+    equal_shares_add1,
+    equal_shares_add1_comparison,
+    equal_shares_comparison,
+)
+from pb.tally.model import Ballot, Election, Project, ReadWarning
 from pb.tally.outcome import Outcome, ProjectResult, Step, Tie, canonical_json
 from pb.tally.pabulib import dump, dumps, load, loads
 from pb.tally.quadratic import quadratic_cost, validate_quadratic_ballot
@@ -25,6 +30,7 @@ __all__ = [
     "PabulibError",
     "Project",
     "ProjectResult",
+    "ReadWarning",
     "RuleError",
     "Step",
     "TallyError",
@@ -36,6 +42,7 @@ __all__ = [
     "equal_shares",
     "equal_shares_add1",
     "equal_shares_add1_comparison",
+    "equal_shares_comparison",
     "greedy",
     "greedy_no_skip",
     "greedy_threshold",

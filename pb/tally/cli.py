@@ -1,16 +1,20 @@
-"""``pb tally FILE.pb [--rule R] [--format text|json]``: tally one pabulib file.
+"""``pb tally FILE.pb [--rule R] [--format text|json] [--strict] [--ignore-threshold]``.
 
 Exit status: 0 on success; 2 on bad input (missing or unreadable file, malformed file, unknown or
-absent rule), with a one-line message on stderr naming the file, the line and the problem.
+absent rule), with a one-line message on stderr naming the file, the line and the problem. What
+the reader accepted but a person should know (a vote naming a project twice, counted once) is a
+warning on stderr naming the file and the line; ``--strict`` refuses it instead (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pb.tally.errors import PabulibError, TallyError
+from pb.tally.model import ReadWarning
 from pb.tally.outcome import canonical_json
 from pb.tally.pabulib import loads
 from pb.tally.report import format_text
@@ -32,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a vote that names a project twice (default: count it once, with a warning)",
+    )
+    parser.add_argument(
+        "--ignore-threshold",
+        action="store_true",
+        help="what-if: ignore META min_project_score_threshold, so every project is eligible",
+    )
+    parser.add_argument(
         "--tie-break",
         default=",".join(DEFAULT_TIE_BREAK.criteria),
         help="comma-separated criteria (default: %(default)s)",
@@ -48,6 +62,22 @@ def _read(path: Path) -> str:
         raise PabulibError(f"not UTF-8 text (byte {exc.start + 1})", line) from None
 
 
+SHOWN_WARNINGS = 20
+"""How many warnings are printed one by one; the rest are counted on one more line."""
+
+
+def _warn(path: Path, warnings: Sequence[ReadWarning]) -> None:
+    for warning in warnings[:SHOWN_WARNINGS]:
+        where = f"line {warning.line}: " if warning.line is not None else ""
+        print(f"pb tally: {path}: {where}warning: {warning.problem}", file=sys.stderr)
+    if len(warnings) > SHOWN_WARNINGS:
+        print(
+            f"pb tally: {path}: warning: {len(warnings) - SHOWN_WARNINGS} more like these "
+            "(--strict stops at the first)",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``pb tally`` with ``argv`` (without the leading "tally"); return the exit status."""
     try:
@@ -56,8 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     path = Path(args.file)
     try:
-        election = loads(_read(path))
-        outcome = tally(election, args.rule, TieBreak.parse(args.tie_break))
+        election = loads(_read(path), strict=args.strict)
+        _warn(path, election.warnings)
+        outcome = tally(
+            election,
+            args.rule,
+            TieBreak.parse(args.tie_break),
+            ignore_threshold=args.ignore_threshold,
+        )
     except OSError as exc:
         print(f"pb tally: {path}: cannot read the file: {exc.strerror or exc}", file=sys.stderr)
         return 2

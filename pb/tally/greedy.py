@@ -4,8 +4,15 @@ Three variants, as cities run them:
 
 * ``greedy``: fund each project in rank order if it fits the remaining budget, else skip it;
 * ``greedy-no-skip``: stop at the first project that does not fit;
-* ``greedy-threshold``: like ``greedy``, but a project whose score is below
-  ``min_project_score_threshold`` is not eligible.
+* ``greedy-threshold``: like ``greedy``, for a file that must have a
+  ``min_project_score_threshold``.
+
+Eligibility is the election's, the same under every variant (and under MES): a project whose score
+is below the election's ``min_project_score_threshold`` is not eligible, and a project costing
+the pabulib sentinel 999999999 (on the ballot but impossible to carry out; pabulib files only,
+see :attr:`Election.sentinel_cost`) is never funded;
+``greedy-no-skip`` passes over both without stopping. This is how pabulib's checker verifies the
+published selections.
 
 Ranking: score descending (see :func:`pb.tally.scores.project_scores`); projects with equal
 scores are ordered by the tie-break, and every such group is reported as a tie. All arithmetic is
@@ -74,10 +81,19 @@ def _greedy(
     selected: list[str] = []
     steps: list[Step] = []
     stopped = False
+    sentinel = election.sentinel_cost
     for c in ranking:
         data: dict[str, JSONValue] = {"cost": c.cost, "score": c.score, "remaining": remaining}
-        if stopped:
-            steps.append(Step("not-considered", f"{c.id}: not considered (stopped)", c.id, data))
+        if c.cost == sentinel:
+            steps.append(
+                Step(
+                    "ineligible",
+                    f"{c.id}: not eligible, cost {c.cost} marks a project that could not be "
+                    "carried out",
+                    c.id,
+                    data,
+                )
+            )
         elif threshold is not None and c.score < threshold:
             steps.append(
                 Step(
@@ -87,6 +103,8 @@ def _greedy(
                     {**data, "threshold": threshold},
                 )
             )
+        elif stopped:
+            steps.append(Step("not-considered", f"{c.id}: not considered (stopped)", c.id, data))
         elif c.cost <= remaining:
             remaining -= c.cost
             selected.append(c.id)
@@ -159,19 +177,23 @@ def greedy(election: Election, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outco
     """Greedy by score, skipping projects that do not fit.
 
     Inputs: the election (any vote type) and the tie-break for equal scores. Definition: rank all
-    projects by score (descending, ties by ``tie_break``); walk the ranking and fund each project
-    whose cost is at most the remaining budget. Integers only; never exceeds the budget.
+    projects by score (descending, ties by ``tie_break``); walk the ranking and fund each eligible
+    project (module docstring: score at least the election's threshold, if any, and not the
+    sentinel cost) whose cost is at most the remaining budget. Integers only; never exceeds the
+    budget.
     """
-    return _greedy(election, "greedy", tie_break, skip=True, threshold=None)
+    threshold = election.min_project_score_threshold
+    return _greedy(election, "greedy", tie_break, skip=True, threshold=threshold)
 
 
 def greedy_no_skip(election: Election, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
     """Greedy by score that stops at the first project that does not fit.
 
-    As :func:`greedy`, except that the walk ends at the first project whose cost exceeds the
-    remaining budget; the projects after it are not considered.
+    As :func:`greedy`, except that the walk ends at the first eligible project whose cost exceeds
+    the remaining budget; the projects after it are not considered.
     """
-    return _greedy(election, "greedy-no-skip", tie_break, skip=False, threshold=None)
+    threshold = election.min_project_score_threshold
+    return _greedy(election, "greedy-no-skip", tie_break, skip=False, threshold=threshold)
 
 
 def greedy_threshold(
@@ -182,9 +204,10 @@ def greedy_threshold(
 ) -> Outcome:
     """Greedy by score among projects whose score reaches a threshold.
 
-    ``threshold`` defaults to the election's META ``min_project_score_threshold``; a project with
-    score strictly below it is not eligible. Otherwise as :func:`greedy`. Raises
-    :class:`RuleError` when there is no threshold.
+    ``threshold`` defaults to the election's META ``min_project_score_threshold`` (which
+    :func:`greedy` applies too: this rule only insists that there is one, and lets a caller
+    pass another); a project with score strictly below it is not eligible. Otherwise as
+    :func:`greedy`. Raises :class:`RuleError` when there is no threshold.
     """
     if threshold is None:
         threshold = election.min_project_score_threshold

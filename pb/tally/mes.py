@@ -14,6 +14,11 @@
   prefers the outcome that gives more points to the projects it funds (for approval ballots:
   funds more of the projects the voter approved); the MES outcome is kept unless strictly more
   voters prefer the greedy one.
+* ``equalshares-comparison``: the same comparison, with the plain MES outcome.
+
+Eligibility is the election's, as for every rule: a project below META
+``min_project_score_threshold`` (or costing the pabulib sentinel 999999999) is never bought, nor
+funded by the greedy outcome of the comparison; the explanation lists it as ``ineligible``.
 
 Utilities: cost utilities for approval and choose-1 ballots (the Method of Equal Shares as cities
 use it), the points for cumulative, scoring and quadratic ballots (and the positional score for
@@ -32,7 +37,28 @@ from pb.tally.model import Election
 from pb.tally.outcome import JSONValue, Outcome, Step, Tie, decimal_text, fraction_json
 from pb.tally.tiebreak import DEFAULT_TIE_BREAK, TieBreak
 
-__all__ = ["equal_shares", "equal_shares_add1", "equal_shares_add1_comparison"]
+__all__ = [
+    "equal_shares",
+    "equal_shares_add1",
+    "equal_shares_add1_comparison",
+    "equal_shares_comparison",
+]
+
+
+def _ineligible_steps(problem: MESProblem, election: Election) -> list[Step]:
+    threshold = election.min_project_score_threshold
+    steps: list[Step] = []
+    for c in problem.ineligible:
+        data: dict[str, JSONValue] = {"cost": c.cost, "score": c.score}
+        if threshold is not None and c.score < threshold:
+            text = f"{c.id}: not eligible, score {c.score} below threshold {threshold}"
+            data["threshold"] = threshold
+        else:
+            text = (
+                f"{c.id}: not eligible, cost {c.cost} marks a project that could not be carried out"
+            )
+        steps.append(Step("ineligible", text, c.id, data))
+    return steps
 
 
 def _explain(run: MESRun, cost_utility: bool) -> tuple[list[Step], list[Tie]]:
@@ -118,7 +144,7 @@ def _outcome(
         tie_break,
         list(run.selected),
         ties,
-        extra_steps + steps,
+        _ineligible_steps(problem, election) + extra_steps + steps,
         details,
         scores=problem.scores,
     )
@@ -214,6 +240,32 @@ def equal_shares_add1_comparison(
     """
     problem = MESProblem(election, tie_break)
     run, details, step = _add1(election, problem)
+    return _compare(
+        election, "equalshares/add1-comparison", tie_break, problem, run, details, [step]
+    )
+
+
+def equal_shares_comparison(election: Election, tie_break: TieBreak = DEFAULT_TIE_BREAK) -> Outcome:
+    """Plain MES (no completion), then the comparison with greedy.
+
+    As :func:`equal_shares_add1_comparison`, with the outcome of :func:`equal_shares` in place
+    of the Add1 outcome (pabulib's rule ``equalshares-comparison``).
+    """
+    problem = MESProblem(election, tie_break)
+    run = problem.run(_share(election))
+    return _compare(election, "equalshares-comparison", tie_break, problem, run, {}, [])
+
+
+def _compare(
+    election: Election,
+    rule: str,
+    tie_break: TieBreak,
+    problem: MESProblem,
+    run: MESRun,
+    details: dict[str, JSONValue],
+    first_steps: list[Step],
+) -> Outcome:
+    """The comparison step: keep the MES ``run`` unless strictly more voters prefer greedy's."""
     mes_set = set(run.selected)
     greedy_outcome = greedy(election, tie_break)
     greedy_set = set(greedy_outcome.selected)
@@ -245,19 +297,12 @@ def equal_shares_add1_comparison(
     )
     mes_steps, mes_ties = _explain(run, problem.cost_utility)
     ties = [*mes_ties, *greedy_outcome.ties]
-    steps = [step, *mes_steps, compare]
+    steps = [*_ineligible_steps(problem, election), *first_steps, *mes_steps, compare]
     if keep:
         selected = list(run.selected)
     else:
         selected = list(greedy_outcome.selected)
-        steps.extend(greedy_outcome.steps)
+        steps.extend(s for s in greedy_outcome.steps if s.kind != "ineligible")
     return make_outcome(
-        election,
-        "equalshares/add1-comparison",
-        tie_break,
-        selected,
-        ties,
-        steps,
-        details,
-        scores=problem.scores,
+        election, rule, tie_break, selected, ties, steps, details, scores=problem.scores
     )

@@ -80,7 +80,11 @@ class MESRun:
 
 class MESProblem:
     """An election prepared for (repeated) runs of MES: classes of identical ballots, and for
-    every project its supporting classes and their utilities. Build once, run many times."""
+    every project its supporting classes and their utilities. Build once, run many times.
+
+    Projects the election makes ineligible under every rule (score below its
+    ``min_project_score_threshold``, or the pabulib sentinel cost) are left out and listed in
+    ``ineligible``: MES never buys them, and Add1 does not wait for them."""
 
     def __init__(self, election: Election, tie_break: TieBreak) -> None:
         self.cost_utility = election.vote_type in APPROVAL_LIKE
@@ -111,10 +115,18 @@ class MESProblem:
         self.total_utility: list[int] = []
         self.candidates: list[Candidate] = []
         free: list[Candidate] = []
+        threshold = election.min_project_score_threshold
+        sentinel = election.sentinel_cost
+        self.ineligible: list[Candidate] = []
+        """Projects the election does not let any rule fund (below the threshold, or costing the
+        pabulib sentinel), by score descending then the tie-break (as greedy ranks them)."""
         for p, supp, utils in zip(election.projects, supporters, utilities, strict=True):
+            candidate = Candidate(p.id, p.cost, scores[p.id])
+            if p.cost == sentinel or (threshold is not None and candidate.score < threshold):
+                self.ineligible.append(candidate)
+                continue
             if not supp:
                 continue  # nobody wants it: MES never buys it
-            candidate = Candidate(p.id, p.cost, scores[p.id])
             if p.cost == 0:
                 free.append(candidate)
                 continue
@@ -128,6 +140,7 @@ class MESProblem:
             )
             self.candidates.append(candidate)
         self.free = tuple(c.id for c in tie_break.order(free))
+        self.ineligible.sort(key=lambda c: (-c.score, tie_break.key(c)))
         self.tie_break = tie_break
         self.tie_keys = [tie_break.key(c) for c in self.candidates]
         # position in the tie-break order: makes every run independent of the project order

@@ -23,6 +23,10 @@ whose ``quadratic_credits`` is set."""
 APPROVAL_LIKE = frozenset({APPROVAL, CHOOSE_1})
 """Vote types whose ballots are sets of projects (every chosen project gets 1 point)."""
 
+SENTINEL_COST = 999_999_999
+"""The pabulib cost of a project that was on the ballot but could not be carried out: it is never
+funded, and ``greedy-no-skip`` passes over it without stopping (as pabulib's checker does)."""
+
 INT_META_KEYS = (
     "min_length",
     "max_length",
@@ -32,8 +36,28 @@ INT_META_KEYS = (
     "max_sum_points",
     "quadratic_credits",
     "min_project_score_threshold",
+    "default_score",
 )
 """META keys with whole-number values that :class:`Election` exposes as fields of the same name."""
+
+SIGNED_META_KEYS = frozenset({"min_points", "max_points", "default_score"})
+"""The META keys of :data:`INT_META_KEYS` that may be negative (scoring ballots: pabulib's
+``min_points`` defaults to minus infinity)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadWarning:
+    """Something odd in a file that the reader accepted, and how it read it.
+
+    ``line`` is the 1-based line (``None`` when the problem is not tied to one line). ``str()``
+    gives "line N: problem", like :class:`pb.tally.errors.PabulibError`.
+    """
+
+    line: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        return self.problem if self.line is None else f"line {self.line}: {self.problem}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +97,13 @@ class Election:
     ``meta`` is the META section as read (every key, including ones this class also exposes as
     fields); the typed fields are what the tally uses. ``quadratic_credits`` is set for quadratic
     ballots, stored in pabulib as cumulative ballots with the extra META key ``quadratic_credits``.
-    ``min_project_score_threshold`` is the score a project needs to be eligible under
-    ``greedy-threshold``. ``project_columns`` and ``vote_columns`` list the extra columns in the
-    order the writer emits them.
+    ``min_project_score_threshold`` is the score a project needs to be eligible at all, under
+    every rule (pabulib: "even if a project fits within the available budget, it will not be
+    selected unless it meets this threshold"). ``default_score`` is the points a scoring ballot
+    gives every project it does not list (the reader has already filled them in).
+    ``project_columns`` and ``vote_columns`` list the extra columns in the order the writer emits
+    them. ``warnings`` lists what the reader accepted but a person should know (e.g. a vote naming
+    a project twice, counted once); it is not part of the election's value (not compared).
     """
 
     budget: int
@@ -91,10 +119,19 @@ class Election:
     max_sum_points: int | None = None
     quadratic_credits: int | None = None
     min_project_score_threshold: int | None = None
+    default_score: int | None = None
     project_columns: tuple[str, ...] = ()
     vote_columns: tuple[str, ...] = ()
+    warnings: tuple[ReadWarning, ...] = field(default=(), compare=False)
 
     @property
     def rule(self) -> str | None:
         """The tally rule named in META (``rule``), or ``None`` when the file names none."""
         return self.meta.get("rule") or None
+
+    @property
+    def sentinel_cost(self) -> int | None:
+        """:data:`SENTINEL_COST` for pabulib's files, which count whole currency units; ``None``
+        for pb's own exports, whose amounts are minor units (META ``currency_unit``), where
+        999999999 is just a cost."""
+        return SENTINEL_COST if "currency_unit" not in self.meta else None

@@ -73,7 +73,10 @@ def test_threshold_makes_low_scores_ineligible_even_when_they_fit() -> None:
     assert out.steps[2].kind == "ineligible"
     assert out.steps[2].text == "c: not eligible, score 1 below threshold 2"
     assert greedy_threshold(e, threshold=3).selected == ("a",)
-    assert greedy(e).selected == ("a", "b", "c")
+    # the threshold is the election's: every greedy variant applies it, unless told not to
+    assert greedy(e).selected == greedy_no_skip(e).selected == ("a", "b")
+    assert tally(e, "greedy", ignore_threshold=True).selected == ("a", "b", "c")
+    assert tally(e, "greedy-threshold", ignore_threshold=True).selected == ("a", "b", "c")
 
 
 def test_ties_below_the_threshold_are_not_reported() -> None:

@@ -88,7 +88,9 @@ def test_cumulative_and_ordinal_ballots() -> None:
         "voter_id;vote\na;1,2\nb;2", "voter_id;vote\na;2,1\nb;1"
     )
     e = loads(ordinal)
-    assert [list(b.points.items()) for b in e.ballots] == [[("2", 3), ("1", 2)], [("1", 3)]]
+    # Borda as pabulib counts it: a ballot ranking k projects gives k, k - 1, ..., 1 (not the
+    # max_length of META)
+    assert [list(b.points.items()) for b in e.ballots] == [[("2", 2), ("1", 1)], [("1", 1)]]
     custom = ordinal.replace("max_length;3", "scoring_fn;5,1")
     assert [dict(b.points) for b in loads(custom).ballots] == [{"2": 5, "1": 1}, {"1": 5}]
 
@@ -117,7 +119,6 @@ def _line_of(text: str, needle: str) -> int:
         ("2;50;Two", "1;50;Two", "1;50;Two", "project '1' appears twice"),
         ("b;2", "b;3", "b;3", "vote of voter 'b' names unknown project '3'"),
         ("b;2", "a;2", "a;2", "voter 'a' appears twice"),
-        ("b;2", "b;2,2", "b;2,2", "names a project twice"),
         ("b;2", "b;2;x", "b;2;x", "3 fields but the header has 2 columns"),
         ("budget;100", "budget;lots", "budget;lots", "budget is 'lots', expected a whole number"),
         ("vote_type;approval", "vote_type;secret", "vote_type", "vote_type is 'secret'"),
@@ -222,3 +223,34 @@ def test_dumps_is_readable_by_pabutools() -> None:
     assert len(profile) == 2
     scores = {p.name: sum(b.get(p, 0) for b in profile) for p in instance}
     assert scores == {"1": 3, "L10": 3}
+
+
+def test_borda_scores_each_ballot_by_its_own_length() -> None:
+    # pabulib's published ordinal scores: a ballot ranking k projects gives k, k - 1, ..., 1,
+    # whatever META max_length says
+    text = SMALL.replace("vote_type;approval", "vote_type;ordinal\nmax_length;5").replace(
+        "voter_id;vote\na;1,2\nb;2", "voter_id;vote\na;2,1\nb;1\nc;1,2"
+    )
+    e = loads(text)
+    assert [dict(b.points) for b in e.ballots] == [{"2": 2, "1": 1}, {"1": 1}, {"1": 2, "2": 1}]
+    assert loads(text.replace("max_length;5", "scoring_fn;Borda")).ballots == e.ballots
+
+
+def test_scoring_ballots_may_be_negative_and_have_a_default_score() -> None:
+    text = SMALL.replace(
+        "vote_type;approval", "vote_type;scoring\nmin_points;-2\nmax_points;2\ndefault_score;1"
+    ).replace("voter_id;vote\na;1,2\nb;2", "voter_id;vote;points\na;1,2;2,-2\nb;2;0")
+    e = loads(text)
+    assert (e.min_points, e.max_points, e.default_score) == (-2, 2, 1)
+    # b does not list project 1: it gives it the default score
+    assert [dict(b.points) for b in e.ballots] == [{"1": 2, "2": -2}, {"2": 0, "1": 1}]
+    assert loads(dumps(e)).ballots == e.ballots
+    with pytest.raises(PabulibError, match="not negative"):
+        loads(text.replace("vote_type;scoring", "vote_type;cumulative"))
+
+
+def test_selection_constraints_pb_does_not_apply_are_named_in_warnings() -> None:
+    e = loads(SMALL.replace("rule;greedy", "rule;greedy\nbudget_per_category;60,40"))
+    assert [str(w) for w in e.warnings] == [
+        "line 7: META budget_per_category is not applied: rules fund from the whole budget"
+    ]

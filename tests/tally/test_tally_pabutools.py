@@ -3,8 +3,10 @@
 pabutools is set up to compute the same thing: greedy ranks by satisfaction per unit of cost, so
 a satisfaction of ``points * cost`` ranks by score; MES uses cost utilities (``Cost_Sat``) for
 approval ballots and the points (``Additive_Cardinal_Sat``) for cumulative ones; the budget is
-the floored one we use; and ties are broken by our tie-break (pabutools' default compares ids as
-strings). Elections go to pabutools through our pabulib writer, which tests that too.
+the floored one we use; ties are broken by our tie-break (pabutools' default compares ids as
+strings); and pabutools gets only the eligible projects (pabutools has no threshold: under every
+rule ours leaves out a project below META ``min_project_score_threshold``). Elections go to
+pabutools through our pabulib writer, which tests that too.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tally_strategies import elections
 
 from pb.tally import dumps, equal_shares, greedy, load
 from pb.tally.model import APPROVAL_LIKE, ORDINAL, Election
+from pb.tally.scores import project_scores
 from pb.tally.tiebreak import DEFAULT_TIE_BREAK, Candidate
 
 pabulib = pytest.importorskip("pabutools.election.pabulib")
@@ -27,6 +30,7 @@ satisfaction = pytest.importorskip("pabutools.election.satisfaction")
 rules = pytest.importorskip("pabutools.rules")
 tiebreaking = pytest.importorskip("pabutools.tiebreaking")
 fractions = pytest.importorskip("pabutools.fractions")
+Instance = pytest.importorskip("pabutools.election.instance").Instance
 
 
 class PointsTimesCost(satisfaction.AdditiveSatisfaction):  # type: ignore[misc]
@@ -41,12 +45,12 @@ class PointsTimesCost(satisfaction.AdditiveSatisfaction):  # type: ignore[misc]
 
 
 def _pabutools(e: Election) -> tuple[Any, Any, Any]:
-    instance, profile = pabulib.parse_pabulib_from_string(dumps(e))
-    instance.budget_limit = fractions.frac(e.budget)
-    scores: dict[str, int] = {}
-    for ballot in e.ballots:
-        for pid, points in ballot.points.items():
-            scores[pid] = scores.get(pid, 0) + points
+    parsed, profile = pabulib.parse_pabulib_from_string(dumps(e))
+    scores = project_scores(e)
+    threshold = e.min_project_score_threshold or 0
+    instance = Instance(
+        [p for p in parsed if scores[p.name] >= threshold], budget_limit=fractions.frac(e.budget)
+    )
 
     def key(inst: Any, prof: Any, project: Any) -> Any:
         return DEFAULT_TIE_BREAK.key(

@@ -53,7 +53,11 @@ def test_outcomes_do_not_depend_on_ballot_or_project_order(e: Election, rng: ran
 def test_greedy_leaves_no_unfunded_project_that_fits(e: Election) -> None:
     out = tally(e, "greedy")
     left = e.budget - out.spent
-    assert all(p.cost > left for p in e.projects if p.id not in out.selected)
+    score = {p.id: p.score for p in out.projects}
+    threshold = e.min_project_score_threshold or 0
+    eligible = [p for p in e.projects if score[p.id] >= threshold]
+    assert all(p.cost > left for p in eligible if p.id not in out.selected)
+    assert all(score[pid] >= threshold for pid in out.selected)
 
 
 @given(elections())

@@ -1,0 +1,23 @@
+META
+key;value
+description;A small cumulative vote whose ballots name a project twice
+country;Poland
+unit;Testville
+instance;2026
+num_projects;3
+num_votes;4
+budget;100
+vote_type;cumulative
+max_sum_points;5
+rule;greedy
+PROJECTS
+project_id;cost;name
+1;60;Playground
+2;50;Trees
+3;30;Benches
+VOTES
+voter_id;vote;points
+v1;1,2;3,2
+v2;2,1,2;1,1,4
+v3;3,1,3;2,2,1
+v4;1;5
