@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from audit_builders import bundle_bytes, members, rezip
-from conftest import REPO
 
 from pb import __version__, auditool
 
 pytestmark = pytest.mark.packaging
 
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "pabulib"
 GDYNIA = DATA / "Poland_Gdynia_2024_Srodmiescie__small.pb"
 TOULOUSE = DATA / "France_Toulouse_2019.pb"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from tally_paths import DATA
 
 from pb.tally.cli import main
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHARED
+from tally_paths import DATA, SHARED
 
 from pb.tally import RULES, Election, Outcome, load, tally
 from pb.tally.scores import supporter_counts

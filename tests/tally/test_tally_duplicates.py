@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DUPLICATES
+from tally_paths import DUPLICATES
 
 from pb.tally import PabulibError, load, loads, tally
 from pb.tally.cli import SHOWN_WARNINGS, main

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA
 from tally_builders import election
+from tally_paths import DATA
 
 from pb.tally import RULES, Election, RuleError, load, tally
 from pb.tally.cli import main

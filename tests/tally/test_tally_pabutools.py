@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DATA
 from hypothesis import given, settings
+from tally_paths import DATA
 from tally_strategies import elections
 
 from pb.tally import dumps, equal_shares, greedy, load

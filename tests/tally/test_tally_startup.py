@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DATA, REPO
+from tally_paths import DATA, REPO
 
 HEAVY = ("sqlalchemy", "starlette", "jinja2", "jinja2_fragments", "babel", "alembic", "uvicorn")
 PROBE = """
