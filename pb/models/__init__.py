@@ -3,6 +3,19 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
+from pb.models.funding import (
+    ACTIVE_PLEDGE_STATES,
+    Campaign,
+    CampaignState,
+    CampaignTotals,
+    CostItem,
+    FundingCall,
+    Pledge,
+    PledgeEvent,
+    PledgeState,
+    TaskSignup,
+    VolunteerTask,
+)
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -18,28 +31,39 @@ from pb.models.town import District, Town
 from pb.models.voting import AccessCode, BallotRecord, CensusEntry, Participation
 
 __all__ = [
+    "ACTIVE_PLEDGE_STATES",
     "AccessCode",
     "AuditEvent",
     "BallotRecord",
     "Base",
+    "Campaign",
+    "CampaignState",
+    "CampaignTotals",
     "Category",
     "CensusEntry",
     "Comment",
+    "CostItem",
     "District",
     "Eligibility",
     "Endorsement",
+    "FundingCall",
     "LoginFailure",
     "Participation",
     "Phase",
+    "Pledge",
+    "PledgeEvent",
+    "PledgeState",
     "Proposal",
     "ProposalStatus",
     "Role",
     "Round",
     "RoundDistrict",
     "RoundResult",
+    "TaskSignup",
     "Town",
     "User",
     "UserSession",
+    "VolunteerTask",
     "VotingMethod",
     "VotingScope",
 ]

@@ -19,12 +19,22 @@ decided exactly (see :mod:`pb.tally.radicals`). No floating point is used.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pb.tally.errors import RuleError
 from pb.tally.radicals import RadicalSum
 
-__all__ = ["quadratic_funding", "raw_match"]
+__all__ = [
+    "MatchingRule",
+    "ProjectAggregate",
+    "aggregate_raw",
+    "marginal_estimate",
+    "quadratic_funding",
+    "raw_match",
+]
 
 
 def raw_match(contributions: Iterable[int]) -> RadicalSum:
@@ -84,3 +94,95 @@ def quadratic_funding(
     for p in uncapped:
         matches[p] = raw[p].floor_ratio(available, total) if scaled else raw[p].floor()
     return matches
+
+
+@dataclass(frozen=True)
+class MatchingRule:
+    """The matching rule a funding call locks: quadratic funding, or capped 1:1 matching with
+    optional caps (minor units) per pledge, per resident (over the whole call) and per project."""
+
+    kind: Literal["quadratic", "capped"]
+    per_pledge_cap: int | None = None
+    per_resident_cap: int | None = None
+    per_project_cap: int | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "per_pledge_cap": self.per_pledge_cap,
+            "per_resident_cap": self.per_resident_cap,
+            "per_project_cap": self.per_project_cap,
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> MatchingRule:
+        kind = data.get("kind")
+        if kind not in ("quadratic", "capped"):
+            raise RuleError(f"unknown matching rule {kind!r}")
+        caps: dict[str, int | None] = {}
+        for name in ("per_pledge_cap", "per_resident_cap", "per_project_cap"):
+            value = data.get(name)
+            if value is not None and (type(value) is not int or value < 0):
+                raise RuleError(f"{name} must be a whole number of minor units >= 0: {value!r}")
+            caps[name] = value
+        return cls(kind, **caps)
+
+
+@dataclass(frozen=True)
+class ProjectAggregate:
+    """Running totals of one project's eligible pledges (each resident's summed first):
+    ``backers`` residents, ``total`` minor units, ``sum_sqrt`` = sum of their square roots."""
+
+    backers: int
+    total: int
+    sum_sqrt: float
+
+
+def aggregate_raw(rule: MatchingRule, aggregate: ProjectAggregate) -> float:
+    """A project's approximate raw match (before scaling to the pool) from its aggregate:
+    ``sum_sqrt**2 - total`` for quadratic funding; the total up to the project cap for capped
+    matching (per-pledge and per-resident caps are not visible in an aggregate)."""
+    if rule.kind == "quadratic":
+        return max(aggregate.sum_sqrt**2 - aggregate.total, 0.0)
+    if rule.per_project_cap is None:
+        return float(aggregate.total)
+    return float(min(aggregate.total, rule.per_project_cap))
+
+
+def marginal_estimate(
+    rule: MatchingRule,
+    aggregate: ProjectAggregate,
+    resident_current: int,
+    add: int,
+    pool: int,
+    total_raw: float,
+) -> int:
+    """About how much more match a project gets if a resident who has already pledged
+    ``resident_current`` to it (and whose pledges count for matching) adds ``add``.
+
+    For the live "your €10 brings about €N" hint, not for the final match: floating point, no
+    caps at the projects' needs, and the pool shared in proportion to ``total_raw`` (the sum of
+    :func:`aggregate_raw` over the call's projects). Rounded down; never negative, never above
+    the pool. With the capped rule ``resident_current`` stands for what the resident has
+    pledged in the whole call (for the per-resident cap)."""
+    if add <= 0 or pool <= 0:
+        return 0
+    before = aggregate_raw(rule, aggregate)
+    if rule.kind == "quadratic":
+        current = max(resident_current, 0)
+        sum_sqrt = aggregate.sum_sqrt - math.sqrt(current) + math.sqrt(current + add)
+        after = max(sum_sqrt**2 - (aggregate.total + add), 0.0)
+    else:
+        counted = add
+        if rule.per_pledge_cap is not None:
+            counted = min(counted, rule.per_pledge_cap)
+        if rule.per_resident_cap is not None:
+            counted = min(counted, max(rule.per_resident_cap - max(resident_current, 0), 0))
+        after = aggregate_raw(
+            rule, ProjectAggregate(aggregate.backers, aggregate.total + counted, 0.0)
+        )
+    total_before = max(total_raw, before)
+    total_after = total_before - before + after
+    share_before = before * min(1.0, pool / total_before) if total_before > 0 else 0.0
+    share_after = after * min(1.0, pool / total_after) if total_after > 0 else 0.0
+    return max(0, min(pool, math.floor(share_after - share_before)))
