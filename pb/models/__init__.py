@@ -3,6 +3,7 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
+from pb.models.mail import OutboxMail, UsedToken
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -29,6 +30,7 @@ __all__ = [
     "Eligibility",
     "Endorsement",
     "LoginFailure",
+    "OutboxMail",
     "Participation",
     "Phase",
     "Proposal",
@@ -38,6 +40,7 @@ __all__ = [
     "RoundDistrict",
     "RoundResult",
     "Town",
+    "UsedToken",
     "User",
     "UserSession",
     "VotingMethod",
