@@ -16,6 +16,7 @@ from pb.models.funding import (
     TaskSignup,
     VolunteerTask,
 )
+from pb.models.mail import OutboxMail, UsedToken
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -48,6 +49,7 @@ __all__ = [
     "Endorsement",
     "FundingCall",
     "LoginFailure",
+    "OutboxMail",
     "Participation",
     "Phase",
     "Pledge",
@@ -61,6 +63,7 @@ __all__ = [
     "RoundResult",
     "TaskSignup",
     "Town",
+    "UsedToken",
     "User",
     "UserSession",
     "VolunteerTask",
