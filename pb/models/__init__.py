@@ -3,6 +3,7 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
+from pb.models.collection import BankLine, CallSettlement, StatementImport
 from pb.models.funding import (
     ACTIVE_PLEDGE_STATES,
     Campaign,
@@ -35,8 +36,10 @@ __all__ = [
     "ACTIVE_PLEDGE_STATES",
     "AccessCode",
     "AuditEvent",
+    "BankLine",
     "BallotRecord",
     "Base",
+    "CallSettlement",
     "Campaign",
     "CampaignState",
     "CampaignTotals",
@@ -61,6 +64,7 @@ __all__ = [
     "Round",
     "RoundDistrict",
     "RoundResult",
+    "StatementImport",
     "TaskSignup",
     "Town",
     "UsedToken",
