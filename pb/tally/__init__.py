@@ -5,7 +5,14 @@ a rule function directly, and publish ``Outcome.to_json_dict()``.
 """
 
 from pb.tally.errors import BallotError, PabulibError, RuleError, TallyError
-from pb.tally.funding import quadratic_funding
+from pb.tally.funding import (
+    MatchingRule,
+    ProjectAggregate,
+    capped_matching,
+    compute_matches,
+    marginal_estimate,
+    quadratic_funding,
+)
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
 from pb.tally.mes import equal_shares, equal_shares_add1, equal_shares_add1_comparison
 from pb.tally.model import Ballot, Election, Project
@@ -21,9 +28,11 @@ __all__ = [
     "Ballot",
     "BallotError",
     "Election",
+    "MatchingRule",
     "Outcome",
     "PabulibError",
     "Project",
+    "ProjectAggregate",
     "ProjectResult",
     "RuleError",
     "Step",
@@ -31,6 +40,8 @@ __all__ = [
     "Tie",
     "TieBreak",
     "canonical_json",
+    "capped_matching",
+    "compute_matches",
     "dump",
     "dumps",
     "equal_shares",
@@ -41,6 +52,7 @@ __all__ = [
     "greedy_threshold",
     "load",
     "loads",
+    "marginal_estimate",
     "natural_key",
     "quadratic_cost",
     "quadratic_funding",
