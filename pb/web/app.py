@@ -23,6 +23,8 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    collection,
+    matches,
     pages,
     paper,
     proposals,
@@ -46,6 +48,8 @@ def all_routes() -> list[BaseRoute]:
         *voters.routes,
         *paper.routes,
         *results.routes,
+        *collection.routes,
+        *matches.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
