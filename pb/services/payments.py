@@ -136,5 +136,15 @@ def epc_qr_svg(
         bic=bic.replace(" ", "").upper() if bic else None,
     )
     out = io.BytesIO()
-    qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, svgns=True, nl=False, title=None)
+    qr.save(
+        out,
+        kind="svg",
+        scale=4,
+        border=4,
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        title=None,
+    )
     return out.getvalue().decode()

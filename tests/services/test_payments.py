@@ -90,7 +90,17 @@ def test_epc_payload_carries_the_payment() -> None:
     import io
 
     out = io.BytesIO()
-    qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, svgns=True, nl=False, title=None)
+    qr.save(
+        out,
+        kind="svg",
+        scale=4,
+        border=4,
+        light="#fff",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        title=None,
+    )
     assert out.getvalue().decode() == svg
 
 
