@@ -142,6 +142,7 @@ def epc_qr_svg(
         scale=4,
         border=4,
         light="#fff",
+        omitsize=True,
         xmldecl=False,
         svgns=True,
         nl=False,

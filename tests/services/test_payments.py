@@ -96,6 +96,7 @@ def test_epc_payload_carries_the_payment() -> None:
         scale=4,
         border=4,
         light="#fff",
+        omitsize=True,
         xmldecl=False,
         svgns=True,
         nl=False,
