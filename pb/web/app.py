@@ -23,6 +23,9 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    funding,
+    funding_staff,
+    funding_tasks,
     pages,
     paper,
     proposals,
@@ -46,6 +49,9 @@ def all_routes() -> list[BaseRoute]:
         *voters.routes,
         *paper.routes,
         *results.routes,
+        *funding_staff.routes,
+        *funding.routes,
+        *funding_tasks.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
