@@ -58,7 +58,7 @@ from pb.tally.funding import MatchingRule
 from pb.web.security import Cookies
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vote_load import (  # noqa: E402 - the shared server and database helpers
+from vote_load import (  # the shared server and database helpers
     DEFAULT_PG_URL,
     SECRET_KEY,
     fresh_database,

@@ -329,3 +329,41 @@ def test_draft_calls_are_hidden_from_residents(client: TestClient, db: Database)
     assert client.get(f"/funding/{call_id}").status_code == 404
     assert client.get(f"/campaigns/{campaign_id}").status_code == 404
     assert "Neighbourhood fund" not in client.get("/funding").text
+
+
+def test_a_code_round_call_matches_only_residents_who_proved_a_code(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    from pb.models import Eligibility, VotingScope
+    from pb.services import eligibility
+    from tests.builders import make_voting_round
+
+    r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
+    rid = r["round_id"]
+    (code,) = db.write_sync(
+        eligibility.generate_codes, None, rid, 1, None, auth.settings.secret_key
+    )
+    campaign_id = make_campaign(
+        db, make_call(db, round_id=rid, eligibility=Eligibility.CODES), title="Code garden"
+    )
+    auth.login_as(Role.RESIDENT)
+    page = client.get(f"/campaigns/{campaign_id}").text
+    assert "not for matching" in page
+    token, key = pledge_form(client, campaign_id)
+    client.post(
+        f"/campaigns/{campaign_id}/pledge", data={"csrf_token": token, "key": key, "amount": "5"}
+    )
+    proved = client.post(
+        f"/rounds/{rid}/vote/code", data={"code": code, "csrf_token": token}, follow_redirects=False
+    )
+    assert proved.status_code == 303
+    assert "brings about" in client.get(f"/campaigns/{campaign_id}").text
+    token, key = pledge_form(client, campaign_id)
+    client.post(
+        f"/campaigns/{campaign_id}/pledge", data={"csrf_token": token, "key": key, "amount": "7"}
+    )
+    stored = db.read_sync(
+        lambda s: [(p.amount, p.eligible) for p in s.scalars(select(Pledge).order_by(Pledge.id))]
+    )
+    assert stored == [(5_00, False), (7_00, True)]
+    assert "not counted for matching" in client.get("/pledges").text
