@@ -60,6 +60,7 @@ def test_pure_modules_stay_small(package: str) -> None:
     [
         ("models", ("pb.services", "pb.web", "pb.cli")),
         ("services", ("pb.web", "pb.cli")),
+        ("services/funding", ("pb.web", "pb.cli")),
     ],
 )
 def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:

@@ -24,7 +24,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, results, rounds, voting
+from pb.services import accounts, demo_funding, results, rounds, voting
 from pb.services.rounds import RoundInput
 
 
@@ -342,6 +342,14 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
     _cast_demo_ballots(session, last_year, 400, today)
     results.tally_round(session, staff, last_year.id, today)
     results.publish(session, staff, last_year.id, today)
+    demo_funding.load_funding_demo(
+        session,
+        staff,
+        resident,
+        password_hashes["resident@demo.pb"],
+        last_year,
+        today,
+    )
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

@@ -24,6 +24,9 @@ from pb.web.views import (
     accounts,
     admin,
     collection,
+    funding,
+    funding_staff,
+    funding_tasks,
     matches,
     pages,
     paper,
@@ -50,6 +53,9 @@ def all_routes() -> list[BaseRoute]:
         *results.routes,
         *collection.routes,
         *matches.routes,
+        *funding_staff.routes,
+        *funding.routes,
+        *funding_tasks.routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
