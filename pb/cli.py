@@ -81,7 +81,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 login.email: passwords.hash_sync(login.password) for login in demo.DEMO_LOGINS
             }
             settings = load_settings()
-            db.write_sync(demo.load_demo, hashes, clock.today(settings.timezone))
+            db.write_sync(
+                demo.load_demo, hashes, clock.today(settings.timezone), settings.secret_key
+            )
             print("demo town loaded")
     print("demo logins (email / password / role):")
     for login in demo.DEMO_LOGINS:

@@ -24,7 +24,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, demo_funding, results, rounds, voting
+from pb.services import accounts, demo_collection, demo_funding, results, rounds, voting
 from pb.services.rounds import RoundInput
 
 
@@ -224,7 +224,9 @@ def _add_proposals(
             kept = p
 
 
-def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date) -> None:
+def load_demo(
+    session: Session, password_hashes: dict[str, str], today: dt.date, secret_key: str = ""
+) -> None:
     """Create the demo town. ``password_hashes`` maps each demo email to its argon2 hash."""
     town = Town(name="Lindenfeld", currency="EUR")
     session.add(town)
@@ -350,6 +352,8 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
         last_year,
         today,
     )
+    # The bundle's backer pseudonyms are keyed with the server's secret key.
+    demo_collection.load_collection_demo(session, staff, today, secret_key)
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

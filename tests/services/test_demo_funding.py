@@ -21,7 +21,7 @@ def test_demo_has_a_call_pledging_and_one_collecting(db: Database) -> None:
         return out
 
     found = {phase: rest for phase, *rest in db.read_sync(read)}
-    assert set(found) == {calls.CallPhase.PLEDGING, calls.CallPhase.COLLECTING}
+    assert {calls.CallPhase.PLEDGING, calls.CallPhase.COLLECTING} <= set(found)
     locked, cards, task_views = found[calls.CallPhase.PLEDGING]
     assert locked and len(cards) >= 2 and all(c.backers > 0 for c in cards)
     assert any(c.proposal_id is not None for c in cards)  # an unfunded project of last year
