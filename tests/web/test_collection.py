@@ -64,6 +64,8 @@ def test_payment_page_shows_a_scan_ready_qr_and_the_details(
     assert page.status_code == 200
     assert "Nothing to pay yet" in page.text and "<svg" not in page.text
     close(db, f)
+    mine = client.get("/pledges").text
+    assert f'href="/pledges/{f.pledge_ids[0]}/pay">Pay: details and QR code</a>' in mine
     page = client.get(f"/pledges/{f.pledge_ids[0]}/pay").text
     reference = payments.grouped(payments.reference_for(f.pledge_ids[0]))
     assert "Scan with your banking app" in page
@@ -262,7 +264,9 @@ def test_compute_publish_and_download_the_bundle(
     refused = client.post(f"/funding/{f.call_id}/publish", data={"csrf_token": token})
     assert refused.status_code == 422 and "Tick the box to confirm" in refused.text
     anonymous = TestClient(client.app)
-    assert anonymous.get(f"/funding/{f.call_id}/matches").status_code == 404
+    before = anonymous.get(f"/funding/{f.call_id}/matches")
+    assert before.status_code == 200 and "The match is not published yet." in before.text
+    assert "€65.00" not in before.text
     assert anonymous.get(f"/funding/{f.call_id}/bundle.zip").status_code == 404
     page = staff_post(client, auth, f, f"/funding/{f.call_id}/publish", data={"confirm": "yes"})
     assert "The match is published. It is final." in page

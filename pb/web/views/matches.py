@@ -28,8 +28,8 @@ def _is_staff(request: Request) -> bool:
 def _page_data(session: Session, call_id: int, staff: bool) -> dict[str, Any]:
     call = calls.get_call(session, call_id)
     match = settlement.match_view(session, call)
-    if not staff and (match is None or not match.published):
-        raise NotFound(f"matches {call_id}")
+    if not staff and match is not None and not match.published:
+        match = None  # a draft is for staff only
     return {
         "call": call,
         "match": match,
