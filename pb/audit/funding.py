@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from pb.audit.bundle import MANIFEST, zip_bytes
@@ -135,16 +136,12 @@ def ledger_row_problems(row: Any, projects: set[str]) -> list[str]:
     return problems
 
 
-def _sort_key(row: Mapping[str, Any]) -> tuple[str, str, int, bool]:
-    return (row["project"], row["backer"], row["amount"], row["eligible"])
-
-
 def ledger_bytes(ledger: Sequence[Mapping[str, Any]]) -> bytes:
     """``ledger.csv``: the header line, then ``backer,project,amount,eligible`` per pledge
     (amount in minor units, eligible ``true``/``false``), sorted by project, backer, amount and
     eligibility, every line ending in ``\\n``. Ids cannot hold commas or quotes: no quoting."""
     lines = [LEDGER_HEADER]
-    for row in sorted(ledger, key=_sort_key):
+    for row in sorted(ledger, key=itemgetter("project", "backer", "amount", "eligible")):
         eligible = "true" if row["eligible"] else "false"
         lines.append(f"{row['backer']},{row['project']},{row['amount']},{eligible}")
     return ("\n".join(lines) + "\n").encode("utf-8")
