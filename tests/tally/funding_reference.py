@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from pb.tally.errors import RuleError
 from pb.tally.radicals import RadicalSum
 
-__all__ = ["reference_quadratic_funding", "raw_match"]
+__all__ = ["raw_match", "reference_quadratic_funding"]
 
 
 def raw_match(contributions: Iterable[int]) -> RadicalSum:
