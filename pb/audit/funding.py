@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from operator import itemgetter
 from typing import Any
 
 from pb.audit.bundle import MANIFEST, zip_bytes
@@ -140,10 +139,9 @@ def ledger_bytes(ledger: Sequence[Mapping[str, Any]]) -> bytes:
     """``ledger.csv``: the header line, then ``backer,project,amount,eligible`` per pledge
     (amount in minor units, eligible ``true``/``false``), sorted by project, backer, amount and
     eligibility, every line ending in ``\\n``. Ids cannot hold commas or quotes: no quoting."""
+    rows = sorted((r["project"], r["backer"], r["amount"], r["eligible"]) for r in ledger)
     lines = [LEDGER_HEADER]
-    for row in sorted(ledger, key=itemgetter("project", "backer", "amount", "eligible")):
-        eligible = "true" if row["eligible"] else "false"
-        lines.append(f"{row['backer']},{row['project']},{row['amount']},{eligible}")
+    lines.extend(f"{b},{p},{a},{'true' if e else 'false'}" for p, b, a, e in rows)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
