@@ -135,18 +135,13 @@ def ledger_row_problems(row: Any, projects: set[str]) -> list[str]:
     return problems
 
 
-def _sort_key(row: Mapping[str, Any]) -> tuple[str, str, int, bool]:
-    return (row["project"], row["backer"], row["amount"], row["eligible"])
-
-
 def ledger_bytes(ledger: Sequence[Mapping[str, Any]]) -> bytes:
     """``ledger.csv``: the header line, then ``backer,project,amount,eligible`` per pledge
     (amount in minor units, eligible ``true``/``false``), sorted by project, backer, amount and
     eligibility, every line ending in ``\\n``. Ids cannot hold commas or quotes: no quoting."""
+    rows = sorted((r["project"], r["backer"], r["amount"], r["eligible"]) for r in ledger)
     lines = [LEDGER_HEADER]
-    for row in sorted(ledger, key=_sort_key):
-        eligible = "true" if row["eligible"] else "false"
-        lines.append(f"{row['backer']},{row['project']},{row['amount']},{eligible}")
+    lines.extend(f"{b},{p},{a},{'true' if e else 'false'}" for p, b, a, e in rows)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -39,9 +39,11 @@ irrational one) is refined until decided, and one that can (coefficients of both
 two projects with the same pledges) is expanded exactly over square-free radicands
 (:mod:`pb.tally.radicals`). Raw matches that are whole numbers (every amount of a project with
 the same square-free part, e.g. all perfect squares or all equal) are kept as integers. The cost
-is ``O(n)`` integer square roots per precision level for ``n`` distinct amounts, plus a sort of
-the projects (the capping order); the differential tests check the result against the former
-implementation, which expanded all ``n**2`` cross terms.
+is ``O(n)`` integer square roots per precision level for ``n`` distinct amounts (almost always
+one level, 64 bits), a sort of the projects by a lower bound of ``need / raw`` (so each capping
+round tests only the projects that may be over), and integer sums of bounds per capping round;
+the differential tests check the result against the former implementation, which expanded all
+``n**2`` cross terms.
 
 The live estimate (:func:`marginal_estimate`) is different: an approximation in floating point
 from per-project aggregates, for "your €10 brings about €N"; it never decides a match.

@@ -28,10 +28,14 @@ matches (or :class:`RawTotal` sums of them) ``x_q``. It evaluates the bounds at 
   refinement must stop (the interval shrinks to the value);
 * if every irrational raw match has coefficient 0 after grouping, the value is the integer
   ``const + sum a_q * exact_q`` and is returned as such;
-* only with coefficients of both signs can the value be exactly zero (e.g. two projects with
-  the same pledges, pool split evenly). Then the combination is expanded exactly over
-  square-free radicands with :class:`pb.tally.radicals.RadicalSum` (whose sign is exact): at
-  once when that costs little (few distinct amounts), otherwise after refining to ``2**-4096``.
+* raw matches with the same amounts are the same number, so their coefficients are added up
+  first (two projects with identical pledges and the pool split evenly cancel exactly here);
+* only with coefficients of both signs left can the value be exactly zero. Then the
+  combination is expanded exactly over square-free radicands with
+  :class:`pb.tally.radicals.RadicalSum` (whose sign is exact): at once when that costs little
+  (few distinct amounts), otherwise after refining to ``2**-4096`` (a real tie then needs
+  projects whose irrational parts cancel without being copies: contrived, and the expansion
+  costs the square of their numbers of distinct amounts).
 
 So every sign is exact; intervals only make the common case fast. :func:`floor_share` and
 :func:`floor_raw` narrow the interval to one candidate integer ``n`` and decide ``value >= n``
@@ -161,6 +165,22 @@ def _sign_of(value: int) -> int:
     return (value > 0) - (value < 0)
 
 
+def _grouped(terms: Sequence[tuple[int, _Real]], const: int) -> tuple[int, dict[RawMatch, int]]:
+    """The combination as ``rest + sum(a * leaf)``: whole raw matches folded into the integer
+    ``rest``, and each irrational one with its total coefficient (leaves with the same amounts
+    are the same number: their coefficients add up, so identical projects cancel exactly)."""
+    rest = const
+    by_amounts: dict[tuple[tuple[int, int], ...], tuple[RawMatch, int]] = {}
+    for a, x in terms:
+        for leaf in x.leaves():
+            if leaf.exact is not None:
+                rest += a * leaf.exact
+            else:
+                first, b = by_amounts.get(leaf.amounts, (leaf, 0))
+                by_amounts[leaf.amounts] = (first, b + a)
+    return rest, {leaf: a for leaf, a in by_amounts.values() if a}
+
+
 def sign(terms: Sequence[tuple[int, _Real]], const: int = 0) -> int:
     """-1, 0 or 1: the exact sign of ``const + sum(a * x for a, x in terms)`` (module doc)."""
     inexact = []
@@ -186,12 +206,7 @@ def sign(terms: Sequence[tuple[int, _Real]], const: int = 0) -> int:
         if high < 0:
             return -1
         if grouped is None:  # undecided at once: could the value be exactly zero?
-            grouped = {}
-            for a, x in inexact:
-                for leaf in x.leaves():
-                    grouped[leaf] = grouped.get(leaf, 0) + a
-            rest = const + sum(a * (leaf.exact or 0) for leaf, a in grouped.items())
-            grouped = {leaf: a for leaf, a in grouped.items() if a and leaf.exact is None}
+            rest, grouped = _grouped(inexact, const)
             if not grouped:
                 return _sign_of(rest)
             if min(grouped.values()) > 0 or max(grouped.values()) < 0:

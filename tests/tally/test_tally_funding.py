@@ -83,6 +83,17 @@ def test_exact_ties_between_irrational_matches() -> None:
     assert quadratic_funding(pledges, 499, {"x": 10**6, "w": 10**6}) == {"x": 249, "w": 249}
 
 
+def test_an_exact_tie_between_two_large_identical_projects_is_decided_at_once() -> None:
+    rng = random.Random(5)
+    amounts = [rng.randint(100, 50_000) for _ in range(3_000)]  # ~3,000 distinct amounts
+    pledges = [(f"r{i}", "x", a) for i, a in enumerate(amounts)]
+    pledges += [(f"s{i}", "w", a) for i, a in enumerate(amounts)]
+    # each gets exactly half of the pool, exactly its need: not over it, and not floored below
+    need = {"x": 500_000, "w": 10**9}
+    assert quadratic_funding(pledges, 1_000_000, need) == {"x": 500_000, "w": 500_000}
+    assert quadratic_funding(pledges, 1_000_001, need) == {"x": 500_000, "w": 500_001}
+
+
 def test_whole_raw_matches_are_exact() -> None:
     squares = [("a", "x", 100), ("b", "x", 400), ("c", "x", 900)]  # (10 + 20 + 30)^2 - 1400
     assert quadratic_funding(squares, 10**6, {"x": 10**6}) == {"x": 2200}
