@@ -344,6 +344,7 @@ def load_demo(
     _cast_demo_ballots(session, last_year, 400, today)
     results.tally_round(session, staff, last_year.id, today)
     results.publish(session, staff, last_year.id, today)
+    # The funding calls' ids by phase: the hook for collection and published matches.
     demo_funding.load_funding_demo(
         session,
         staff,

@@ -91,7 +91,9 @@ def load_funding_demo(
     resident_hash: str,
     last_year: Round,
     today: dt.date,
-) -> None:
+) -> dict[str, int]:
+    """Load both calls; returns their ids by phase ("pledging", "collecting"), the hook for
+    the next steps of the demo (payment requests, a bank statement, published matches)."""
     rng = random.Random(12)  # noqa: S311 - demo data, not security
     names = _backers(session, resident_hash)
     backers = sorted(names)
@@ -208,3 +210,4 @@ def load_funding_demo(
     for c in (open_call, closed_call):
         calls.lock(session, c)
     session.flush()
+    return {"pledging": open_call.id, "collecting": closed_call.id}

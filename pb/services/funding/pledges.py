@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -201,9 +201,7 @@ def cancel_pledge(session: Session, user_id: int, pledge_id: int, today: dt.date
     session.add(
         PledgeEvent(pledge_id=pledge.id, at=pledge.updated_at, kind="cancelled", detail=None)
     )
-    _move_totals(
-        session, pledge.campaign_id, user_id, pledge.eligible, -pledge.amount, leaving=True
-    )
+    _move_totals(session, pledge.campaign_id, user_id, pledge.eligible, -pledge.amount)
     audit.record(
         session,
         user_id,
@@ -214,15 +212,19 @@ def cancel_pledge(session: Session, user_id: int, pledge_id: int, today: dt.date
     )
 
 
-def _resident_total(session: Session, campaign_id: int, user_id: int, eligible_only: bool) -> int:
-    query = select(func.coalesce(func.sum(Pledge.amount), 0)).where(
-        Pledge.campaign_id == campaign_id,
-        Pledge.user_id == user_id,
-        Pledge.state.in_(ACTIVE_PLEDGE_STATES),
-    )
-    if eligible_only:
-        query = query.where(Pledge.eligible.is_(True))
-    return int(session.scalar(query) or 0)
+def _resident_totals(session: Session, campaign_id: int, user_id: int) -> tuple[int, int]:
+    """The resident's active pledges to a campaign: (all, those that count for matching)."""
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(Pledge.amount), 0),
+            func.coalesce(func.sum(case((Pledge.eligible.is_(True), Pledge.amount), else_=0)), 0),
+        ).where(
+            Pledge.campaign_id == campaign_id,
+            Pledge.user_id == user_id,
+            Pledge.state.in_(ACTIVE_PLEDGE_STATES),
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 def _move_totals(
@@ -231,7 +233,6 @@ def _move_totals(
     user_id: int,
     eligible: bool,
     delta: int,
-    leaving: bool = False,
 ) -> None:
     """Apply a change of ``delta`` to the resident's active pledges to a campaign (already
     written to the pledge rows in this transaction) to the campaign's totals.
@@ -244,13 +245,12 @@ def _move_totals(
         .where(CampaignTotals.campaign_id == campaign_id)
         .values(raised=CampaignTotals.raised + delta)
     )
-    after_all = _resident_total(session, campaign_id, user_id, eligible_only=False)
+    after_all, after = _resident_totals(session, campaign_id, user_id)
     before_all = after_all - delta
     values: dict[str, Any] = {
         "backers": CampaignTotals.backers + (int(after_all > 0) - int(before_all > 0))
     }
     if eligible:
-        after = _resident_total(session, campaign_id, user_id, eligible_only=True)
         before = after - delta
         values["match_backers"] = CampaignTotals.match_backers + (int(after > 0) - int(before > 0))
         values["match_total"] = CampaignTotals.match_total + delta
