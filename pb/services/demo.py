@@ -345,7 +345,7 @@ def load_demo(
     results.tally_round(session, staff, last_year.id, today)
     results.publish(session, staff, last_year.id, today)
     # The funding calls' ids by phase: the hook for collection and published matches.
-    demo_funding.load_funding_demo(
+    funding_calls = demo_funding.load_funding_demo(
         session,
         staff,
         resident,
@@ -354,7 +354,9 @@ def load_demo(
         today,
     )
     # The bundle's backer pseudonyms are keyed with the server's secret key.
-    demo_collection.load_collection_demo(session, staff, today, secret_key)
+    demo_collection.load_collection_demo(
+        session, staff, funding_calls["collecting"], today, secret_key
+    )
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

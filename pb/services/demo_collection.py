@@ -140,13 +140,11 @@ def _settled_call(
     settlement.publish(session, staff, call.id, today, secret_key)
 
 
-def load_collection_demo(session: Session, staff: int, today: dt.date, secret_key: str) -> None:
-    """After the funding demo: collect the closed call, and add a published one."""
-    riverside = session.scalars(
-        select(FundingCall).where(FundingCall.title == "Riverside summer fund")
-    ).first()
-    if riverside is not None:
-        _collect_riverside(session, staff, riverside, today)
+def load_collection_demo(
+    session: Session, staff: int, collecting_call_id: int, today: dt.date, secret_key: str
+) -> None:
+    """After the funding demo: collect the call whose pledging closed, add a published one."""
+    _collect_riverside(session, staff, calls.get_call(session, collecting_call_id), today)
     backers = list(
         session.scalars(select(User.id).where(User.email.like("backer%@demo.pb")).order_by(User.id))
     )
