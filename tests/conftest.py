@@ -29,6 +29,7 @@ from pb.models import Base, Role
 from pb.passwords import Passwords
 from pb.services import accounts
 from tests import frozen
+from tests.smtp import SmtpServer, start_server
 
 REQUIRE_ALL = os.environ.get("PB_TEST_REQUIRE_ALL") == "1"
 POSTGRES_URL = os.environ.get("PB_TEST_POSTGRES_URL", "")
@@ -181,3 +182,11 @@ class AuthActions:
 @pytest.fixture
 def auth(client: TestClient, db: Database, settings: Settings) -> AuthActions:
     return AuthActions(client, db, settings)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port; ``.inbox`` holds what arrived."""
+    server = start_server()
+    yield server
+    server.stop()
