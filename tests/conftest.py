@@ -141,9 +141,12 @@ def make_user(
     password: str = "correct horse battery",
     role: Role = Role.RESIDENT,
     name: str = "Test User",
+    verified: bool = True,
 ) -> int:
     password_hash = Passwords(settings).hash_sync(password)
-    return db.write_sync(lambda s: accounts.create_user(s, email, name, password_hash, role).id)
+    return db.write_sync(
+        lambda s: accounts.create_user(s, email, name, password_hash, role, verified=verified).id
+    )
 
 
 class AuthActions:

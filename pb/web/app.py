@@ -26,6 +26,7 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    mail,
     pages,
     paper,
     proposals,
@@ -43,6 +44,7 @@ def all_routes() -> list[BaseRoute]:
         *pages.routes,
         *accounts.routes,
         *admin.routes,
+        *mail.routes,
         *rounds.routes,
         *proposals.routes,
         *voting.routes,
