@@ -122,8 +122,10 @@ def pair_delay(failures: int, free: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(PAIR_MAX_DELAY, PAIR_FIRST_DELAY * (1 << exponent)))
 
 
-def login_blocked(session: Session, source: LoginSource, limits: LoginLimits) -> bool:
-    """Whether this try must be refused (the same answer whether or not the account exists)."""
+def login_blocked(session: Session, source: LoginSource, limits: LoginLimits) -> str | None:
+    """Why this try must be refused: ``"wait"`` (the pair's delay is running) or ``"locked"``
+    (the account or the client is closed to new devices); ``None`` if it may go ahead. The
+    answer is the same whether or not the account exists."""
     now = clock.now()
     failures, last = session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(
@@ -133,12 +135,14 @@ def login_blocked(session: Session, source: LoginSource, limits: LoginLimits) ->
     if last is not None:
         last_at = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
         if now < last_at + pair_delay(failures, limits.pair_free):
-            return True
+            return "wait"
     if source.known_device is not None:
-        return False
-    return over(session, source.account, limits.account) or over(
-        session, source.client_key, limits.client
-    )
+        return None
+    if over(session, source.account, limits.account):
+        return "locked"
+    if over(session, source.client_key, limits.client):
+        return "locked"
+    return None
 
 
 def record_login_failure(session: Session, source: LoginSource, limits: LoginLimits) -> bool:

@@ -117,13 +117,16 @@ async def login(request: Request) -> Response:
             status_code=status,
         )
 
-    if await app.db.read(throttle.login_blocked, source, limits):
-        # The same answer whether or not the account exists.
+    blocked = await app.db.read(throttle.login_blocked, source, limits)
+    # The same answers whether or not the account exists.
+    if blocked == "wait":
+        return fail(_("Too many failed attempts. Wait a few minutes and try again."), 429)
+    if blocked == "locked":
         return fail(
             _(
-                "Too many failed attempts. Wait a few minutes and try again. If this is your "
-                "account, we have mailed you a link to log in from this device at once, or "
-                "you can reset your password."
+                "Too many failed attempts from new devices. If this is your account, we have "
+                "mailed you a link to log in from this device. Otherwise, try again later or "
+                "reset your password."
             ),
             429,
         )
