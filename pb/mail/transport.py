@@ -172,24 +172,37 @@ class SmtpConnection:
         return smtp
 
     def deliver(self, mail_id: int, kind: str, message: EmailMessage) -> str:
-        try:
-            if self.smtp is None:
+        if self.smtp is None:
+            try:
                 self.smtp = self._open()
+            except (smtplib.SMTPException, OSError) as exc:
+                # Unreachable, no STARTTLS, bad certificate or credentials: an operator's
+                # matter; the mail waits.
+                raise TemporaryFailure(_describe(exc)) from None
+        try:
             refused = self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
             codes = [code for code, _msg in exc.recipients.values()]
             raise _by_code(min(codes) if codes else 450, str(exc.recipients)) from None
-        except (smtplib.SMTPDataError, smtplib.SMTPNotSupportedError) as exc:
-            code = getattr(exc, "smtp_code", 554)
-            raise _by_code(code, _describe(exc)) from None
+        except smtplib.SMTPDataError as exc:
+            self._reset()
+            raise _by_code(exc.smtp_code, _describe(exc)) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Connection refused or lost, TLS trouble, authentication, sender refused: the
-            # message is not at fault, so it waits for the next try.
+            # Connection lost, sender refused, a message too big for now: the next try may go.
             self.close()
             raise TemporaryFailure(_describe(exc)) from None
         if refused:
             raise PermanentFailure(f"refused: {refused}")
         return f"smtp {self.config.host}:{self.config.port}"
+
+    def _reset(self) -> None:
+        """After a refused message, clear the transaction so the connection serves the next."""
+        if self.smtp is not None:
+            try:
+                self.smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self.close()
 
     def close(self) -> None:
         if self.smtp is not None:

@@ -246,3 +246,13 @@ def test_smtp_url_forms() -> None:
     assert (config.host, config.port, config.security) == ("mail.example.org", 587, "starttls")
     assert (config.username, config.password, config.timeout) == ("u", "p/", 5.0)
     assert parse_smtp_url("smtp://mail.example.org").security == "none"
+
+
+def test_a_server_without_starttls_gets_no_mail_and_the_mail_waits(
+    db: Database, smtp_server: SmtpServer
+) -> None:
+    enqueue(db)
+    report = smtp_sender(db, smtp_server.url("starttls=1")).send_due()
+    assert report.retrying == 1 and report.failed == 0
+    assert smtp_server.inbox.messages == []
+    assert "STARTTLS" in (rows(db)[0].last_error or "")
