@@ -106,9 +106,28 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     accounts.check_registration(args.email, name, password, confirm)
     password_hash = Passwords(_settings()).hash_sync(password)
     with _database() as db:
-        db.write_sync(accounts.create_user, args.email, name, password_hash, Role(args.role))
+        # An administrator vouches for the address: the account is verified.
+        db.write_sync(
+            accounts.create_user, args.email, name, password_hash, Role(args.role), verified=True
+        )
     print(f"created {args.role} account {accounts.normalize_email(args.email)}")
     return 0
+
+
+def cmd_mail_send(args: argparse.Namespace) -> int:
+    import time
+
+    from pb.mail.sender import sender_for
+
+    settings = _settings()
+    with _database() as db:
+        sender = sender_for(db, settings)
+        while True:
+            report = sender.send_due()
+            if args.once:
+                print(f"sent {report.sent}, to retry {report.retrying}, failed {report.failed}")
+                return 0
+            time.sleep(settings.mail_poll_seconds)
 
 
 def cmd_tally(args: argparse.Namespace) -> int:
@@ -163,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of standard input",
     )
     create.set_defaults(func=cmd_user_create)
+
+    mail = sub.add_parser("mail", help="the mail outbox")
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    send = mail_sub.add_parser(
+        "send", help="deliver the outbox (PB_SMTP_URL, or files under var/mail without it)"
+    )
+    send.add_argument("--once", action="store_true", help="send what is due, then exit (for cron)")
+    send.set_defaults(func=cmd_mail_send)
 
     tally = sub.add_parser("tally", help="tally one pabulib file", add_help=False)
     tally.add_argument("rest", nargs=argparse.REMAINDER)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -14,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from pb.config import Settings
 from pb.db import Database, WriteBatcher, make_engine
 from pb.errors import Forbidden, NotFound
+from pb.mail.sender import BackgroundSender, sender_for
 from pb.passwords import Passwords
 from pb.services import voting as voting_service
 from pb.web import errors
@@ -27,6 +30,7 @@ from pb.web.views import (
     funding,
     funding_staff,
     funding_tasks,
+    mail,
     matches,
     pages,
     paper,
@@ -45,6 +49,7 @@ def all_routes() -> list[BaseRoute]:
         *pages.routes,
         *accounts.routes,
         *admin.routes,
+        *mail.routes,
         *rounds.routes,
         *proposals.routes,
         *voting.routes,
@@ -77,8 +82,21 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         middleware.insert(
             0, Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
         )
+    mailer = BackgroundSender(sender_for(db, settings), settings.mail_poll_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every worker sends the outbox in the background (claims keep them from doubling).
+        if settings.mail_sender:
+            mailer.start()
+        try:
+            yield
+        finally:
+            mailer.stop()
+
     app = Starlette(
         debug=settings.debug,
+        lifespan=lifespan,
         routes=all_routes(),
         middleware=middleware,
         exception_handlers={
@@ -97,5 +115,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         cookies=cookies,
         renderer=Renderer(make_environment()),
         ballots=WriteBatcher(db, voting_service.append_many),
+        mailer=mailer,
     )
     return app

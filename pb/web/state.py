@@ -10,6 +10,7 @@ from starlette.requests import Request
 from pb import clock
 from pb.config import Settings
 from pb.db import Database, WriteBatcher
+from pb.mail.sender import BackgroundSender
 from pb.passwords import Passwords
 from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
@@ -24,6 +25,7 @@ class AppState:
     cookies: Cookies
     renderer: Renderer
     ballots: WriteBatcher[tuple[Ballot, str], Receipt]  # (ballot, voter key): appended together
+    mailer: BackgroundSender  # call .wake() after a transaction that enqueued mail
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)
