@@ -213,8 +213,9 @@ async def register(request: Request) -> Response:
 
     try:
         await app.db.write(create)
-    except IntegrityError:
-        # Another sign-up with this address won the race: answer as for any known address.
+    except (IntegrityError, ValidationError):
+        # Another sign-up with this address won the race (the unique constraint, or the
+        # check that saw its commit): answer as for any known address.
         await app.db.write(
             verification.notify_existing,
             values["email"],
