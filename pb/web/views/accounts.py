@@ -9,6 +9,7 @@ difference (see :mod:`pb.services.verification`).
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
@@ -167,8 +168,9 @@ async def login(request: Request) -> Response:
 
 
 async def register_form(request: Request) -> Response:
+    then = safe_next(request.query_params.get("next"), "")
     return state(request).renderer.render(
-        request, "accounts/register.html", {"values": {}, "errors": {}}
+        request, "accounts/register.html", {"values": {"next": then}, "errors": {}}
     )
 
 
@@ -176,6 +178,7 @@ async def register(request: Request) -> Response:
     app = state(request)
     form = await request.form()
     values = {k: text(form, k, 1024) for k in ("email", "display_name")}
+    values["next"] = safe_next(text(form, "next", 1024), "")
     password = text(form, "password", 1024)
     confirm = text(form, "password_confirm", 1024)
     client_key = throttle.key("reg", client_address(request))
@@ -209,6 +212,7 @@ async def register(request: Request) -> Response:
             locale,
             links,
             limits.mail_request_limits,
+            values["next"],
         )
 
     try:
@@ -253,7 +257,7 @@ async def verify(request: Request) -> Response:
     app = state(request)
     token = text(await request.form(), "token", 2000)
     try:
-        await app.db.write(verification.verify_email, token, app.settings.secret_key)
+        then = await app.db.write(verification.verify_email, token, app.settings.secret_key)
     except BadToken as exc:
         return app.renderer.render(
             request,
@@ -262,10 +266,12 @@ async def verify(request: Request) -> Response:
             status_code=400,
         )
     flash(request, _("Your email address is confirmed. Thank you!"), "success")
+    then = safe_next(then, "")
     if context(request).user is not None:
-        return RedirectResponse("/account", status_code=303)
+        return RedirectResponse(then or "/account", status_code=303)
     flash(request, _("Log in to continue."), "info")
-    return RedirectResponse("/login", status_code=303)
+    target = f"/login?{urlencode({'next': then})}" if then else "/login"
+    return RedirectResponse(target, status_code=303)
 
 
 async def resend_verification(request: Request) -> Response:
