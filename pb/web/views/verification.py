@@ -57,7 +57,7 @@ async def register(request: Request) -> Response:
     password = text(form, "password", 1024)
     confirm = text(form, "password_confirm", 1024)
     client_key = throttle.key("reg", client_address(request))
-    limits = app.settings
+    settings = app.settings
 
     def refuse(errors: dict[str, str], status: int = 422) -> Response:
         return app.renderer.render(
@@ -71,7 +71,7 @@ async def register(request: Request) -> Response:
         accounts.check_registration(values["email"], values["display_name"], password, confirm)
     except ValidationError as exc:
         return refuse(exc.errors)
-    if await app.db.read(throttle.over, client_key, limits.registration_limits):
+    if await app.db.read(throttle.over, client_key, settings.registration_limits):
         message = _("Too many accounts were created from this connection. Try again later.")
         return refuse({"": message}, 429)
     password_hash = await app.passwords.hash(password)
@@ -86,7 +86,7 @@ async def register(request: Request) -> Response:
             password_hash,
             locale,
             links,
-            limits.mail_request_limits,
+            settings.mail_request_limits,
             values["next"],
         )
 
@@ -100,7 +100,7 @@ async def register(request: Request) -> Response:
             values["email"],
             links,
             locale,
-            limits.mail_request_limits,
+            settings.mail_request_limits,
         )
     app.mailer.wake()
     return RedirectResponse("/register/sent", status_code=303)
