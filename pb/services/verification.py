@@ -63,8 +63,11 @@ def _may_mail(session: Session, email: str, limits: throttle.Limits) -> bool:
     return True
 
 
-def _mail_verification(session: Session, user: User, links: Links, locale: str) -> None:
-    token = tokens.make(links.secret, tokens.VERIFY_EMAIL, {"u": user.id, "e": user.email})
+def _mail_verification(
+    session: Session, user: User, links: Links, locale: str, then: str = ""
+) -> None:
+    payload = {"u": user.id, "e": user.email, **({"n": then} if then else {})}
+    token = tokens.make(links.secret, tokens.VERIFY_EMAIL, payload)
     mail = outbox.render(
         "verify_email",
         user.locale or locale,
@@ -86,14 +89,16 @@ def register(
     locale: str,
     links: Links,
     mail_limits: throttle.Limits,
+    then: str = "",
 ) -> None:
     """Sign up: a new address gets an unverified account and a verification mail; an address
     that has an account gets a mail telling its owner (who may reset their password), and
-    nothing else changes. The caller cannot tell which happened."""
+    nothing else changes. The caller cannot tell which happened. ``then``: the local page the
+    resident was headed for (a round's voting page), where the verified link leads back."""
     existing = _user_by_email(session, email)
     if existing is None:
         user = accounts.create_user(session, email, display_name, password_hash, Role.RESIDENT)
-        _mail_verification(session, user, links, locale)
+        _mail_verification(session, user, links, locale, then)
         return
     notify_existing(session, existing.email, links, locale, mail_limits)
 
@@ -131,12 +136,13 @@ def resend_verification(
     return True
 
 
-def _verification_user(session: Session, token: str, secret: str) -> User:
+def _verification_user(session: Session, token: str, secret: str) -> tuple[User, str]:
     payload = tokens.check(session, secret, tokens.VERIFY_EMAIL, token)
     user = session.get(User, payload.get("u"))
     if user is None or user.email != payload.get("e"):
         raise BadToken("invalid")
-    return user
+    then = payload.get("n")
+    return user, then if isinstance(then, str) else ""
 
 
 def check_verification(session: Session, token: str, secret: str) -> None:
@@ -144,14 +150,15 @@ def check_verification(session: Session, token: str, secret: str) -> None:
     _verification_user(session, token, secret)
 
 
-def verify_email(session: Session, token: str, secret: str) -> int:
-    """Use a verification link: the account's address is verified. Returns the account id;
-    :class:`BadToken` when the link is invalid, expired, used, or for another address."""
-    user = _verification_user(session, token, secret)
+def verify_email(session: Session, token: str, secret: str) -> str:
+    """Use a verification link: the account's address is verified. Returns the page the
+    resident was headed for when signing up ("" if none); :class:`BadToken` when the link is
+    invalid, expired, used, or for another address."""
+    user, then = _verification_user(session, token, secret)
     tokens.spend(session, tokens.VERIFY_EMAIL, token)
     if user.email_verified_at is None:
         user.email_verified_at = clock.now()
-    return user.id
+    return then
 
 
 def request_reset(

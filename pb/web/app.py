@@ -37,6 +37,7 @@ from pb.web.views import (
     proposals,
     results,
     rounds,
+    verification,
     voters,
     voting,
 )
@@ -48,6 +49,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *accounts.routes,
+        *verification.routes,
         *admin.routes,
         *mail.routes,
         *rounds.routes,

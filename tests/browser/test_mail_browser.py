@@ -78,10 +78,11 @@ def test_register_verify_by_mail_and_vote(
     assert page.get_by_text("first confirm your email address").is_visible()
     assert page.get_by_role("link", name="Fill in the city-wide ballot").count() == 0
 
+    # The link leads back to the voting page the resident signed up from.
     page.goto(link)
     page.get_by_role("button", name="Confirm my address").click()
     assert page.get_by_text("Your email address is confirmed. Thank you!").is_visible()
-    page.goto(f"/rounds/{rid}/vote")
+    assert page.url == f"{live_server}/rounds/{rid}/vote"
     page.get_by_role("link", name="Fill in the city-wide ballot").click()
     page.get_by_label("citywide project 0").check()
     page.get_by_role("button", name="Review my ballot").click()

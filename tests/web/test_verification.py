@@ -320,3 +320,16 @@ def test_staff_read_the_demo_mailbox_but_not_with_smtp(
     resident = TestClient(client.app)
     AuthActions(resident, db, settings).login_as(Role.RESIDENT)
     assert resident.get("/admin/mail").status_code == 403
+
+
+def test_the_link_leads_back_to_where_the_resident_signed_up(
+    client: TestClient, db: Database
+) -> None:
+    register(client, "back@example.org", next="/rounds/7/vote")
+    register(TestClient(client.app), "evil@example.org", next="//evil.example/x")
+    back, evil = mails(db, "verify_email")
+    done = follow(client, link_in(back, "/account/verify"), "/account/verify")
+    assert done.headers["location"] == "/login?next=%2Frounds%2F7%2Fvote"  # type: ignore[attr-defined]
+    other = TestClient(client.app)
+    done = follow(other, link_in(evil, "/account/verify"), "/account/verify")
+    assert done.headers["location"] == "/login"  # type: ignore[attr-defined]

@@ -1,69 +1,21 @@
-"""Register, verify the address, log in (throttled), reset a forgotten password, unlock, log out,
-change password, choose a language.
-
-Sign-up, login and reset never tell a visitor whether an address has an account: the page, the
-status and the timing are those of the other case, and only the owner's mailbox sees a
-difference (see :mod:`pb.services.verification`).
-"""
+"""Log in (throttled, see :mod:`pb.services.throttle`), log out, change password, choose a
+language. Signing up, verifying and resetting by mail are in :mod:`pb.web.views.verification`."""
 
 from __future__ import annotations
 
-import secrets
-
-from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pb.errors import BadToken, ValidationError
 from pb.i18n import gettext as _
 from pb.services import accounts, throttle, verification
 from pb.services.throttle import LoginLimits, LoginSource
+from pb.web.devices import read_device, trust_device
 from pb.web.forms import safe_next, text
 from pb.web.routing import Access, route
 from pb.web.security import Cookies, client_address, context, flash, make_cookie
 from pb.web.state import AppState, state
-
-DEVICE_COOKIE = "pb_device"
-DEVICE_MAX_AGE = 400 * 24 * 3600
-DEVICE_ACCOUNTS = 10
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def mail_links(request: Request) -> verification.Links:
-    app = state(request)
-    base = app.settings.base_url or str(request.base_url).rstrip("/")
-    return verification.Links(base_url=base, secret=app.settings.secret_key)
-
-
-def _device_signer(request: Request) -> URLSafeSerializer:
-    return URLSafeSerializer(state(request).settings.secret_key, salt="pb.device")
-
-
-def read_device(request: Request) -> tuple[str, list[str]]:
-    """This browser's device id and the accounts (tags) it has logged in to or unlocked."""
-    name = ("__Host-" if context(request).https else "") + DEVICE_COOKIE
-    raw = request.cookies.get(name, "")
-    try:
-        value = _device_signer(request).loads(raw) if raw else None
-    except BadSignature:
-        value = None
-    if isinstance(value, dict) and isinstance(value.get("d"), str):
-        tags = [t for t in value.get("a", []) if isinstance(t, str)]
-        return value["d"], tags[:DEVICE_ACCOUNTS]
-    return secrets.token_urlsafe(16), []
-
-
-def _trust_device(request: Request, response: Response, tag: str) -> None:
-    """Remember on this browser that its owner proved ``tag``'s account (password or link)."""
-    device, tags = read_device(request)
-    tags = [tag, *(t for t in tags if t != tag)][:DEVICE_ACCOUNTS]
-    value = _device_signer(request).dumps({"d": device, "a": tags})
-    https = context(request).https
-    response.headers.append("set-cookie", make_cookie(DEVICE_COOKIE, value, https, DEVICE_MAX_AGE))
+from pb.web.views.verification import mail_links
 
 
 def _login_limits(app: AppState) -> LoginLimits:
@@ -77,14 +29,6 @@ def _login_response(request: Request, token: str, target: str) -> Response:
         "set-cookie", state(request).cookies.session_cookie(token, context(request).https)
     )
     return response
-
-
-def _token_problem(reason: str) -> str:
-    if reason == "expired":
-        return _("This link has expired. Ask for a new one.")
-    if reason == "used":
-        return _("This link has already been used. Ask for a new one if you need it.")
-    return _("This link is not valid. Check that you copied all of it, or ask for a new one.")
 
 
 # --- log in -----------------------------------------------------------------------------------
@@ -159,262 +103,7 @@ async def login(request: Request) -> Response:
     token = await app.db.write(open_session)
     flash(request, _("You are logged in."), "success")
     response = _login_response(request, token, target)
-    _trust_device(request, response, tag)
-    return response
-
-
-# --- register and verify ----------------------------------------------------------------------
-
-
-async def register_form(request: Request) -> Response:
-    return state(request).renderer.render(
-        request, "accounts/register.html", {"values": {}, "errors": {}}
-    )
-
-
-async def register(request: Request) -> Response:
-    app = state(request)
-    form = await request.form()
-    values = {k: text(form, k, 1024) for k in ("email", "display_name")}
-    password = text(form, "password", 1024)
-    confirm = text(form, "password_confirm", 1024)
-    client_key = throttle.key("reg", client_address(request))
-    limits = app.settings
-
-    def refuse(errors: dict[str, str], status: int = 422) -> Response:
-        return app.renderer.render(
-            request,
-            "accounts/register.html",
-            {"values": values, "errors": errors},
-            status_code=status,
-        )
-
-    try:
-        accounts.check_registration(values["email"], values["display_name"], password, confirm)
-    except ValidationError as exc:
-        return refuse(exc.errors)
-    if await app.db.read(throttle.over, client_key, limits.registration_limits):
-        message = _("Too many accounts were created from this connection. Try again later.")
-        return refuse({"": message}, 429)
-    password_hash = await app.passwords.hash(password)
-    links, locale = mail_links(request), context(request).locale
-
-    def create(session: Session) -> None:
-        throttle.note(session, client_key)
-        verification.register(
-            session,
-            values["email"],
-            values["display_name"],
-            password_hash,
-            locale,
-            links,
-            limits.mail_request_limits,
-        )
-
-    try:
-        await app.db.write(create)
-    except IntegrityError:
-        # Another sign-up with this address won the race: answer as for any known address.
-        await app.db.write(
-            verification.notify_existing,
-            values["email"],
-            links,
-            locale,
-            limits.mail_request_limits,
-        )
-    app.mailer.wake()
-    return RedirectResponse("/register/sent", status_code=303)
-
-
-async def register_sent(request: Request) -> Response:
-    return state(request).renderer.render(request, "accounts/check_mail.html", {"reason": "signup"})
-
-
-async def verify_form(request: Request) -> Response:
-    """The link from the mail opens this page; its button (a POST) does the verifying, so a
-    mail scanner that follows links changes nothing."""
-    app = state(request)
-    token = request.query_params.get("token", "")[:2000]
-    error = None
-    try:
-        await app.db.read(verification.check_verification, token, app.settings.secret_key)
-    except BadToken as exc:
-        error = _token_problem(exc.reason)
-    return app.renderer.render(
-        request,
-        "accounts/verify.html",
-        {"token": token, "error": error},
-        status_code=400 if error else 200,
-    )
-
-
-async def verify(request: Request) -> Response:
-    app = state(request)
-    token = text(await request.form(), "token", 2000)
-    try:
-        await app.db.write(verification.verify_email, token, app.settings.secret_key)
-    except BadToken as exc:
-        return app.renderer.render(
-            request,
-            "accounts/verify.html",
-            {"token": "", "error": _token_problem(exc.reason)},
-            status_code=400,
-        )
-    flash(request, _("Your email address is confirmed. Thank you!"), "success")
-    if context(request).user is not None:
-        return RedirectResponse("/account", status_code=303)
-    flash(request, _("Log in to continue."), "info")
-    return RedirectResponse("/login", status_code=303)
-
-
-async def resend_verification(request: Request) -> Response:
-    app = state(request)
-    ctx = context(request)
-    assert ctx.user is not None
-    target = safe_next(text(await request.form(), "next"), "/account")
-    sent = await app.db.write(
-        verification.resend_verification,
-        ctx.user.id,
-        mail_links(request),
-        ctx.locale,
-        app.settings.mail_request_limits,
-    )
-    if sent:
-        app.mailer.wake()
-        flash(request, _("We have sent a new link to %(email)s.", email=ctx.user.email), "success")
-    elif ctx.user.email_verified:
-        flash(request, _("Your email address is already confirmed."), "info")
-    else:
-        flash(
-            request,
-            _("We have sent several links lately. Wait a while, and check your spam folder."),
-            "error",
-        )
-    return RedirectResponse(target, status_code=303)
-
-
-# --- forgotten password -----------------------------------------------------------------------
-
-
-async def forgot_form(request: Request) -> Response:
-    return state(request).renderer.render(
-        request, "accounts/forgot.html", {"email": "", "errors": {}}
-    )
-
-
-async def forgot(request: Request) -> Response:
-    app = state(request)
-    email = text(await request.form(), "email", 254)
-    if not accounts.EMAIL_RE.match(accounts.normalize_email(email)):
-        errors = {"email": _("Enter a valid email address.")}
-        return app.renderer.render(
-            request, "accounts/forgot.html", {"email": email, "errors": errors}, status_code=422
-        )
-    client_key = throttle.key("reset", client_address(request))
-    if await app.db.read(throttle.over, client_key, app.settings.registration_limits):
-        errors = {"": _("Too many requests from this connection. Try again later.")}
-        return app.renderer.render(
-            request, "accounts/forgot.html", {"email": email, "errors": errors}, status_code=429
-        )
-    links, locale = mail_links(request), context(request).locale
-
-    def ask(session: Session) -> None:
-        throttle.note(session, client_key)
-        verification.request_reset(session, email, links, locale, app.settings.mail_request_limits)
-
-    await app.db.write(ask)
-    app.mailer.wake()
-    return RedirectResponse("/password/sent", status_code=303)
-
-
-async def forgot_sent(request: Request) -> Response:
-    return state(request).renderer.render(request, "accounts/check_mail.html", {"reason": "reset"})
-
-
-def _reset_page(request: Request, token: str, errors: dict[str, str], status: int) -> Response:
-    return state(request).renderer.render(
-        request, "accounts/reset.html", {"token": token, "errors": errors}, status_code=status
-    )
-
-
-async def reset_form(request: Request) -> Response:
-    app = state(request)
-    token = request.query_params.get("token", "")[:2000]
-    try:
-        await app.db.read(verification.check_reset, token, app.settings.secret_key)
-    except BadToken as exc:
-        return _reset_page(request, "", {"": _token_problem(exc.reason)}, 400)
-    return _reset_page(request, token, {}, 200)
-
-
-async def reset(request: Request) -> Response:
-    app = state(request)
-    form = await request.form()
-    token = text(form, "token", 2000)
-    new = text(form, "new_password", 1024)
-    errors = accounts.check_password_rules(
-        new, text(form, "new_password_confirm", 1024), "new_password"
-    )
-    try:
-        await app.db.read(verification.check_reset, token, app.settings.secret_key)
-    except BadToken as exc:
-        return _reset_page(request, "", {"": _token_problem(exc.reason)}, 400)
-    if errors:
-        return _reset_page(request, token, errors, 422)
-    new_hash = await app.passwords.hash(new)
-    try:
-        email = await app.db.write(
-            verification.reset_password, token, app.settings.secret_key, new_hash
-        )
-    except BadToken as exc:
-        return _reset_page(request, "", {"": _token_problem(exc.reason)}, 400)
-    flash(
-        request,
-        _("Your password is changed and every device is logged out. Log in with the new one."),
-        "success",
-    )
-    response = RedirectResponse("/login", status_code=303)
-    ctx = context(request)
-    if ctx.session_token:
-        response.headers.append("set-cookie", app.cookies.clear_session_cookie(ctx.https))
-    _trust_device(request, response, throttle.account_tag(email))
-    return response
-
-
-# --- unlock -----------------------------------------------------------------------------------
-
-
-async def unlock_form(request: Request) -> Response:
-    app = state(request)
-    token = request.query_params.get("token", "")[:2000]
-    error = None
-    try:
-        await app.db.read(verification.check_unlock, token, app.settings.secret_key)
-    except BadToken as exc:
-        error = _token_problem(exc.reason)
-    return app.renderer.render(
-        request,
-        "accounts/unlock.html",
-        {"token": token, "error": error},
-        status_code=400 if error else 200,
-    )
-
-
-async def unlock(request: Request) -> Response:
-    app = state(request)
-    token = text(await request.form(), "token", 2000)
-    try:
-        tag = await app.db.write(verification.use_unlock, token, app.settings.secret_key)
-    except BadToken as exc:
-        return app.renderer.render(
-            request,
-            "accounts/unlock.html",
-            {"token": "", "error": _token_problem(exc.reason)},
-            status_code=400,
-        )
-    flash(request, _("This device can log in to your account again."), "success")
-    response = RedirectResponse("/login", status_code=303)
-    _trust_device(request, response, tag)
+    trust_device(request, response, tag)
     return response
 
 
@@ -479,19 +168,6 @@ async def choose_language(request: Request) -> Response:
 routes = [
     route("/login", login_form, access=Access.ANONYMOUS, name="login"),
     route("/login", login, access=Access.ANONYMOUS, methods=["POST"]),
-    route("/login/unlock", unlock_form, access=Access.PUBLIC),
-    route("/login/unlock", unlock, access=Access.PUBLIC, methods=["POST"]),
-    route("/register", register_form, access=Access.ANONYMOUS, name="register"),
-    route("/register", register, access=Access.ANONYMOUS, methods=["POST"]),
-    route("/register/sent", register_sent, access=Access.PUBLIC),
-    route("/account/verify", verify_form, access=Access.PUBLIC),
-    route("/account/verify", verify, access=Access.PUBLIC, methods=["POST"]),
-    route("/account/verify/resend", resend_verification, access=Access.USER, methods=["POST"]),
-    route("/password/forgot", forgot_form, access=Access.PUBLIC, name="forgot_password"),
-    route("/password/forgot", forgot, access=Access.PUBLIC, methods=["POST"]),
-    route("/password/sent", forgot_sent, access=Access.PUBLIC),
-    route("/password/reset", reset_form, access=Access.PUBLIC),
-    route("/password/reset", reset, access=Access.PUBLIC, methods=["POST"]),
     route("/logout", logout, access=Access.USER, methods=["POST"], name="logout"),
     route("/account", account, access=Access.USER, name="account"),
     route("/account/password", change_password, access=Access.USER, methods=["POST"]),
