@@ -16,6 +16,7 @@ from pb.db import Database, WriteBatcher, make_engine
 from pb.errors import Forbidden, NotFound
 from pb.passwords import Passwords
 from pb.services import voting as voting_service
+from pb.services.funding import pledges as pledge_service
 from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
@@ -93,5 +94,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         cookies=cookies,
         renderer=Renderer(make_environment()),
         ballots=WriteBatcher(db, voting_service.append_many),
+        pledges=WriteBatcher(db, pledge_service.make_pledges),
     )
     return app

@@ -11,6 +11,7 @@ from pb import clock
 from pb.config import Settings
 from pb.db import Database, WriteBatcher
 from pb.passwords import Passwords
+from pb.services.funding.pledges import PledgeOutcome, PledgeRequest
 from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
 from pb.web.templating import Renderer
@@ -24,6 +25,7 @@ class AppState:
     cookies: Cookies
     renderer: Renderer
     ballots: WriteBatcher[tuple[Ballot, str], Receipt]  # (ballot, voter key): appended together
+    pledges: WriteBatcher[PledgeRequest, PledgeOutcome]  # pledges made together
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)

@@ -386,3 +386,30 @@ def test_last_slot_is_taken_by_exactly_one_of_50(db: Database, settings: Setting
         )
     )
     assert (taken, signups) == (5, 5)
+
+
+def test_a_batch_of_pledges_answers_each(db: Database, settings: Settings) -> None:
+    """make_pledges (the group commit): a refused pledge leaves nothing, a key sent twice in
+    one batch is one pledge, the others go in with their totals."""
+    a, b = users(db, settings, 2)
+    call_id = make_call(db)
+    first, second = make_campaign(db, call_id), make_campaign(db, call_id, title="Second")
+
+    def request(user: int, campaign: int, amount: int, key: str) -> pledges.PledgeRequest:
+        return pledges.PledgeRequest(user, campaign, amount, None, key, True, frozen.TODAY)
+
+    outcomes = db.write_sync(
+        pledges.make_pledges,
+        [
+            request(a, second, 10_00, "key-aaaaaaaa"),
+            request(b, first, 0, "key-bbbbbbbb"),
+            request(b, first, 20_00, "key-cccccccc"),
+            request(a, second, 10_00, "key-aaaaaaaa"),
+        ],
+    )
+    assert isinstance(outcomes[1], ValidationError)
+    made = [o for o in outcomes if isinstance(o, pledges.PledgeOutcome)]
+    assert [o.created for o in made] == [True, True, False]
+    assert made[0].pledge_id == made[2].pledge_id
+    assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(Pledge))) == 2
+    assert (totals(db, first).raised, totals(db, second).raised) == (20_00, 10_00)

@@ -204,15 +204,16 @@ async def make_pledge(request: Request) -> Response:
         errors["amount"] = _("Enter an amount, for example 10 or 12,50.")
     if not errors:
         try:
-            outcome = await app.db.write(
-                pledges.make_pledge,
-                user_id=ctx.user.id,
-                campaign_id=campaign_id,
-                amount=amount,
-                public_name=values["public_name"],
-                idempotency_key=values["key"],
-                eligible=eligible,
-                today=app.today(),
+            outcome = await app.pledges.submit(
+                pledges.PledgeRequest(
+                    user_id=ctx.user.id,
+                    campaign_id=campaign_id,
+                    amount=amount,
+                    public_name=values["public_name"],
+                    idempotency_key=values["key"],
+                    eligible=eligible,
+                    today=app.today(),
+                )
             )
         except ValidationError as exc:
             errors = exc.errors
