@@ -278,6 +278,7 @@ def test_change_and_cancel_while_open(db: Database, settings: Settings) -> None:
     pledge(db, b, campaign_id, 10_00)
     db.write_sync(pledges.change_pledge, a, mine, 30_00, "Ana", frozen.TODAY)
     assert totals(db, campaign_id).raised == 40_00
+    db.write_sync(pledges.change_pledge, a, mine, 30_00, "Ana B.", frozen.TODAY)
     with pytest.raises(Exception):  # noqa: B017 - Forbidden: not the owner
         db.write_sync(pledges.cancel_pledge, b, mine, frozen.TODAY)
     db.write_sync(pledges.cancel_pledge, a, mine, frozen.TODAY)
@@ -286,8 +287,9 @@ def test_change_and_cancel_while_open(db: Database, settings: Settings) -> None:
     assert math.isclose(t.match_sum_sqrt, math.sqrt(1000))
     views = db.read_sync(pledges.my_pledges, a, frozen.TODAY)
     assert [v.state for v in views] == [PledgeState.CANCELLED]
-    assert [e.kind for e in views[0].events] == ["pledged", "changed", "cancelled"]
-    assert views[0].public_name == "Ana" and not views[0].changeable
+    assert [e.kind for e in views[0].events] == ["pledged", "changed", "renamed", "cancelled"]
+    assert views[0].events[1].detail == {"from": 10_00, "to": 30_00}
+    assert views[0].public_name == "Ana B." and not views[0].changeable
     with pytest.raises(ValidationError):
         db.write_sync(pledges.change_pledge, a, mine, 5_00, None, frozen.TODAY)
     cancels = db.read_sync(

@@ -220,14 +220,9 @@ def change_pledge(
     after = {"amount": amount, "public_name": name}
     if before == after:
         return
-    session.add(
-        PledgeEvent(
-            pledge_id=pledge.id,
-            at=pledge.updated_at,
-            kind="changed",
-            detail={"from": before["amount"], "to": amount},
-        )
-    )
+    changed = {"from": before["amount"], "to": amount} if delta else None
+    kind = "changed" if delta else "renamed"  # only the name shown changed
+    session.add(PledgeEvent(pledge_id=pledge.id, at=pledge.updated_at, kind=kind, detail=changed))
     if delta:
         _move_totals(session, pledge.campaign_id, user_id, pledge.eligible, delta)
 
