@@ -30,9 +30,9 @@ from pb.tally.radicals import RadicalSum
 __all__ = [
     "MatchingRule",
     "ProjectAggregate",
-    "aggregate_raw",
     "marginal_estimate",
     "quadratic_funding",
+    "raw_estimate",
     "raw_match",
 ]
 
@@ -138,7 +138,7 @@ class ProjectAggregate:
     sum_sqrt: float
 
 
-def aggregate_raw(rule: MatchingRule, aggregate: ProjectAggregate) -> float:
+def raw_estimate(rule: MatchingRule, aggregate: ProjectAggregate) -> float:
     """A project's approximate raw match (before scaling to the pool) from its aggregate:
     ``sum_sqrt**2 - total`` for quadratic funding; the total up to the project cap for capped
     matching (per-pledge and per-resident caps are not visible in an aggregate)."""
@@ -162,12 +162,12 @@ def marginal_estimate(
 
     For the live "your €10 brings about €N" hint, not for the final match: floating point, no
     caps at the projects' needs, and the pool shared in proportion to ``total_raw`` (the sum of
-    :func:`aggregate_raw` over the call's projects). Rounded down; never negative, never above
+    :func:`raw_estimate` over the call's projects). Rounded down; never negative, never above
     the pool. With the capped rule ``resident_current`` stands for what the resident has
     pledged in the whole call (for the per-resident cap)."""
     if add <= 0 or pool <= 0:
         return 0
-    before = aggregate_raw(rule, aggregate)
+    before = raw_estimate(rule, aggregate)
     if rule.kind == "quadratic":
         current = max(resident_current, 0)
         sum_sqrt = aggregate.sum_sqrt - math.sqrt(current) + math.sqrt(current + add)
@@ -178,7 +178,7 @@ def marginal_estimate(
             counted = min(counted, rule.per_pledge_cap)
         if rule.per_resident_cap is not None:
             counted = min(counted, max(rule.per_resident_cap - max(resident_current, 0), 0))
-        after = aggregate_raw(
+        after = raw_estimate(
             rule, ProjectAggregate(aggregate.backers, aggregate.total + counted, 0.0)
         )
     total_before = max(total_raw, before)

@@ -33,7 +33,7 @@ from pb.models import (
 from pb.services import audit
 from pb.services.funding import calls
 from pb.services.money import MAX_AMOUNT_MINOR
-from pb.tally.funding import MatchingRule, ProjectAggregate, aggregate_raw, marginal_estimate
+from pb.tally.funding import MatchingRule, ProjectAggregate, marginal_estimate, raw_estimate
 
 MAX_PUBLIC_NAME = 80
 
@@ -327,7 +327,7 @@ def estimate(
     call = calls.get_call(session, campaign.call_id)
     rule = MatchingRule.from_json_dict(call.rule)
     aggregates = call_aggregates(session, call.id)
-    total_raw = sum(aggregate_raw(rule, a) for a in aggregates.values())
+    total_raw = sum(raw_estimate(rule, a) for a in aggregates.values())
     current = 0
     if user_id is not None:
         query = select(func.coalesce(func.sum(Pledge.amount), 0)).where(
