@@ -435,18 +435,22 @@ async def drive(
     )
     print(f"resent forms: {timed.resends_ok} of {len(timed.resend_latencies)} answered 303")
     print(f"errors: {errors}" + (f" {timed.errors}" if errors else ""))
+    requests = len(timed.latencies) + len(timed.resend_latencies)
     print(
-        f"CPU: server {server_cpu:.1f} s, machine {busy:.1f} s "
-        f"({busy / timed.seconds:.2f} of {os.cpu_count()} cores busy)",
+        f"CPU: server {server_cpu:.1f} s ({server_cpu / requests * 1000:.1f} ms a request), "
+        f"machine {busy:.1f} s ({busy / timed.seconds:.2f} of {os.cpu_count()} cores busy)",
         flush=True,
     )
+    est_cpu = srv.cpu_seconds()
     est, bad = await estimate_all(
         host, int(port), residents, args.estimates, min(args.concurrency, 8), rng
     )
+    est_cpu = srv.cpu_seconds() - est_cpu
     est_ms = [s * 1000 for s in est]
     print(
         f"estimate latency ms ({len(est)} requests, 8 clients): p50 {percentile(est_ms, 50):.1f}"
-        f"  p99 {percentile(est_ms, 99):.1f}  max {max(est_ms):.1f}  ({bad} not 200)",
+        f"  p99 {percentile(est_ms, 99):.1f}  max {max(est_ms):.1f}  ({bad} not 200); "
+        f"server CPU {est_cpu / max(len(est), 1) * 1000:.1f} ms a request",
         flush=True,
     )
     checks = [

@@ -64,7 +64,6 @@ __all__ = [
     "MATCHING_KINDS",
     "MatchingRule",
     "ProjectAggregate",
-    "aggregate_raw",
     "capped_matching",
     "compute_matches",
     "marginal_estimate",
@@ -337,7 +336,3 @@ def marginal_estimate(
         match_before = min(match_before, max(remaining_need, 0))
         match_after = min(match_after, max(remaining_need - add, 0))
     return max(math.floor(match_after - match_before), 0)
-
-
-# funda's services name raw_estimate so (merge of the funda and fundmath branches).
-aggregate_raw = raw_estimate

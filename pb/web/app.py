@@ -19,6 +19,7 @@ from pb.errors import Forbidden, NotFound
 from pb.mail.sender import BackgroundSender, sender_for
 from pb.passwords import Passwords
 from pb.services import voting as voting_service
+from pb.services.funding import pledges as pledge_service
 from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
@@ -118,5 +119,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         renderer=Renderer(make_environment()),
         ballots=WriteBatcher(db, voting_service.append_many),
         mailer=mailer,
+        pledges=WriteBatcher(db, pledge_service.make_pledges),
     )
     return app

@@ -278,6 +278,7 @@ def test_change_and_cancel_while_open(db: Database, settings: Settings) -> None:
     pledge(db, b, campaign_id, 10_00)
     db.write_sync(pledges.change_pledge, a, mine, 30_00, "Ana", frozen.TODAY)
     assert totals(db, campaign_id).raised == 40_00
+    db.write_sync(pledges.change_pledge, a, mine, 30_00, "Ana B.", frozen.TODAY)
     with pytest.raises(Exception):  # noqa: B017 - Forbidden: not the owner
         db.write_sync(pledges.cancel_pledge, b, mine, frozen.TODAY)
     db.write_sync(pledges.cancel_pledge, a, mine, frozen.TODAY)
@@ -286,8 +287,9 @@ def test_change_and_cancel_while_open(db: Database, settings: Settings) -> None:
     assert math.isclose(t.match_sum_sqrt, math.sqrt(1000))
     views = db.read_sync(pledges.my_pledges, a, frozen.TODAY)
     assert [v.state for v in views] == [PledgeState.CANCELLED]
-    assert [e.kind for e in views[0].events] == ["pledged", "changed", "cancelled"]
-    assert views[0].public_name == "Ana" and not views[0].changeable
+    assert [e.kind for e in views[0].events] == ["pledged", "changed", "renamed", "cancelled"]
+    assert views[0].events[1].detail == {"from": 10_00, "to": 30_00}
+    assert views[0].public_name == "Ana B." and not views[0].changeable
     with pytest.raises(ValidationError):
         db.write_sync(pledges.change_pledge, a, mine, 5_00, None, frozen.TODAY)
     cancels = db.read_sync(
@@ -386,3 +388,30 @@ def test_last_slot_is_taken_by_exactly_one_of_50(db: Database, settings: Setting
         )
     )
     assert (taken, signups) == (5, 5)
+
+
+def test_a_batch_of_pledges_answers_each(db: Database, settings: Settings) -> None:
+    """make_pledges (the group commit): a refused pledge leaves nothing, a key sent twice in
+    one batch is one pledge, the others go in with their totals."""
+    a, b = users(db, settings, 2)
+    call_id = make_call(db)
+    first, second = make_campaign(db, call_id), make_campaign(db, call_id, title="Second")
+
+    def request(user: int, campaign: int, amount: int, key: str) -> pledges.PledgeRequest:
+        return pledges.PledgeRequest(user, campaign, amount, None, key, True, frozen.TODAY)
+
+    outcomes = db.write_sync(
+        pledges.make_pledges,
+        [
+            request(a, second, 10_00, "key-aaaaaaaa"),
+            request(b, first, 0, "key-bbbbbbbb"),
+            request(b, first, 20_00, "key-cccccccc"),
+            request(a, second, 10_00, "key-aaaaaaaa"),
+        ],
+    )
+    assert isinstance(outcomes[1], ValidationError)
+    made = [o for o in outcomes if isinstance(o, pledges.PledgeOutcome)]
+    assert [o.created for o in made] == [True, True, False]
+    assert made[0].pledge_id == made[2].pledge_id
+    assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(Pledge))) == 2
+    assert (totals(db, first).raised, totals(db, second).raised) == (20_00, 10_00)

@@ -193,7 +193,7 @@ def test_live_estimate_fragment(client: TestClient, auth: AuthActions, db: Datab
     anonymous = client.get(
         f"/campaigns/{campaign_id}/estimate?amount=100", headers={"HX-Request": "true"}
     )
-    assert "not for matching" in anonymous.text  # not logged in: nothing would be matched
+    assert "brings about €200.00" in anonymous.text  # as for a resident who counts
     auth.login_as(Role.RESIDENT)
     fragment = client.get(
         f"/campaigns/{campaign_id}/estimate?amount=100", headers={"HX-Request": "true"}

@@ -12,7 +12,7 @@ from pb.errors import NotFound
 from pb.models import Campaign, CampaignState, CampaignTotals, FundingCall
 from pb.services.funding import calls
 from pb.services.funding.tasks import TaskView, tasks_of
-from pb.tally.funding import MatchingRule, ProjectAggregate, aggregate_raw
+from pb.tally.funding import MatchingRule, ProjectAggregate, raw_estimate
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def estimated_matches(
 ) -> dict[int, int]:
     """Approximate matches today: raw matches shared in proportion when they exceed the pool,
     each at most what its campaign still needs (the exact match is computed after collection)."""
-    raw = {c: aggregate_raw(rule, a) for c, a in aggregates.items()}
+    raw = {c: raw_estimate(rule, a) for c, a in aggregates.items()}
     total = sum(raw.values())
     factor = min(1.0, pool / total) if total > 0 else 0.0
     return {c: max(0, min(int(r * factor), need.get(c, 0))) for c, r in raw.items()}

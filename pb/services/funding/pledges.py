@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pb import clock
-from pb.errors import Forbidden, NotFound, ValidationError
+from pb.errors import Forbidden, NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
 from pb.models import (
     ACTIVE_PLEDGE_STATES,
@@ -33,7 +33,7 @@ from pb.models import (
 from pb.services import audit
 from pb.services.funding import calls
 from pb.services.money import MAX_AMOUNT_MINOR
-from pb.tally.funding import MatchingRule, ProjectAggregate, aggregate_raw, marginal_estimate
+from pb.tally.funding import MatchingRule, ProjectAggregate, marginal_estimate, raw_estimate
 
 MAX_PUBLIC_NAME = 80
 
@@ -144,6 +144,46 @@ def make_pledge(
     return PledgeOutcome(pledge.id, created=True)
 
 
+@dataclass(frozen=True)
+class PledgeRequest:
+    """One pledge form, as :func:`make_pledge` takes it (for :func:`make_pledges`)."""
+
+    user_id: int
+    campaign_id: int
+    amount: int
+    public_name: str | None
+    idempotency_key: str
+    eligible: bool
+    today: dt.date
+
+
+def make_pledges(session: Session, requests: list[PledgeRequest]) -> list[PledgeOutcome | PbError]:
+    """Make several pledges in the session's transaction (a group commit: see
+    :class:`pb.db.WriteBatcher`); returns, in order, each one's outcome or why it was refused.
+
+    Each pledge runs as :func:`make_pledge` in its own savepoint, so a refused one leaves
+    nothing and the others go in. They run in campaign order, so that concurrent batches take
+    the campaigns' totals rows in one order (no deadlock between them on PostgreSQL)."""
+    outcomes: list[PledgeOutcome | PbError | None] = [None] * len(requests)
+    for n in sorted(range(len(requests)), key=lambda n: (requests[n].campaign_id, n)):
+        r = requests[n]
+        try:
+            with session.begin_nested():
+                outcomes[n] = make_pledge(
+                    session,
+                    user_id=r.user_id,
+                    campaign_id=r.campaign_id,
+                    amount=r.amount,
+                    public_name=r.public_name,
+                    idempotency_key=r.idempotency_key,
+                    eligible=r.eligible,
+                    today=r.today,
+                )
+        except PbError as exc:
+            outcomes[n] = exc
+    return [o for o in outcomes if o is not None]
+
+
 def _own_pledge(session: Session, user_id: int, pledge_id: int) -> Pledge:
     pledge = session.get(Pledge, pledge_id)
     if pledge is None:
@@ -180,14 +220,9 @@ def change_pledge(
     after = {"amount": amount, "public_name": name}
     if before == after:
         return
-    session.add(
-        PledgeEvent(
-            pledge_id=pledge.id,
-            at=pledge.updated_at,
-            kind="changed",
-            detail={"from": before["amount"], "to": amount},
-        )
-    )
+    changed = {"from": before["amount"], "to": amount} if delta else None
+    kind = "changed" if delta else "renamed"  # only the name shown changed
+    session.add(PledgeEvent(pledge_id=pledge.id, at=pledge.updated_at, kind=kind, detail=changed))
     if delta:
         _move_totals(session, pledge.campaign_id, user_id, pledge.eligible, delta)
 
@@ -292,7 +327,7 @@ def estimate(
     call = calls.get_call(session, campaign.call_id)
     rule = MatchingRule.from_json_dict(call.rule)
     aggregates = call_aggregates(session, call.id)
-    total_raw = sum(aggregate_raw(rule, a) for a in aggregates.values())
+    total_raw = sum(raw_estimate(rule, a) for a in aggregates.values())
     current = 0
     if user_id is not None:
         query = select(func.coalesce(func.sum(Pledge.amount), 0)).where(

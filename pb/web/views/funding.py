@@ -88,7 +88,8 @@ def _campaign_data(
     phase = calls.phase(call, app.today())
     if phase is calls.CallPhase.DRAFT and not is_staff(request):
         raise NotFound(campaign_id)
-    eligible = counts_for_matching(request, session, call)
+    # A visitor who is not logged in sees the estimate as a resident who counts would.
+    eligible = counts_for_matching(request, session, call) or ctx.user is None
     example = amount if amount is not None else EXAMPLE_AMOUNT * _unit(call.currency)
     return {
         "call": call,
@@ -158,7 +159,7 @@ async def estimate(request: Request) -> Response:
             amount = None
         if not fragment:
             return _campaign_data(session, request, campaign_id, amount)
-        eligible = counts_for_matching(request, session, call)
+        eligible = counts_for_matching(request, session, call) or ctx.user is None
         example = amount if amount is not None else EXAMPLE_AMOUNT * _unit(call.currency)
         viewer = ctx.user.id if ctx.user else None
         return {
@@ -204,15 +205,16 @@ async def make_pledge(request: Request) -> Response:
         errors["amount"] = _("Enter an amount, for example 10 or 12,50.")
     if not errors:
         try:
-            outcome = await app.db.write(
-                pledges.make_pledge,
-                user_id=ctx.user.id,
-                campaign_id=campaign_id,
-                amount=amount,
-                public_name=values["public_name"],
-                idempotency_key=values["key"],
-                eligible=eligible,
-                today=app.today(),
+            outcome = await app.pledges.submit(
+                pledges.PledgeRequest(
+                    user_id=ctx.user.id,
+                    campaign_id=campaign_id,
+                    amount=amount,
+                    public_name=values["public_name"],
+                    idempotency_key=values["key"],
+                    eligible=eligible,
+                    today=app.today(),
+                )
             )
         except ValidationError as exc:
             errors = exc.errors
