@@ -299,16 +299,19 @@ def marginal_estimate(
     *,
     remaining_need: int | None = None,
 ) -> int:
-    """About how much more match the project gets if this resident adds ``add`` to the
-    ``resident_current`` they already pledge to it (both counted in the aggregate only when the
-    resident is eligible; an ineligible resident brings no match). Floating point, ``O(1)``.
+    """About how much more match the project gets if this (eligible) resident pledges ``add``
+    more; an ineligible resident brings no match, so do not ask. Floating point, ``O(1)``.
+
+    ``resident_current`` is what the resident already pledges (and the aggregate counts): to
+    this project for the quadratic rule, in the whole call for capped 1:1 (the per-resident cap
+    spans the call). ``total_raw`` is :func:`raw_estimate` summed over the call's projects.
 
     Quadratic: the change of ``raw * min(1, pool / total_raw)`` when the resident's square root
     in ``sum_sqrt`` moves from ``sqrt(current)`` to ``sqrt(current + add)`` and ``total_raw``
-    moves by the change of the raw match. Capped 1:1: the same with the project's capped total
-    (per-pledge, per-resident and per-project caps applied to this resident's pledge). With
-    ``remaining_need`` the match is held at most at the need (less ``add`` afterwards). Rounded
-    down, never negative.
+    moves by the change of the raw match. Capped 1:1: the same with the project's capped total,
+    ``add`` counted up to the per-pledge cap and what is left of the per-resident cap, the total
+    up to the per-project cap. With ``remaining_need`` the match is held at most at the need
+    (less ``add`` afterwards). Rounded down, never negative.
     """
     if add <= 0 or pool <= 0:
         return 0
@@ -320,9 +323,10 @@ def marginal_estimate(
     else:
         before = _capped_raw(rule, aggregate)
         gained = float(add)
-        for cap in (rule.per_pledge_cap, rule.per_resident_cap):
-            if cap is not None:
-                gained = min(gained, max(cap - current, 0))
+        if rule.per_pledge_cap is not None:
+            gained = min(gained, rule.per_pledge_cap)
+        if rule.per_resident_cap is not None:
+            gained = min(gained, max(rule.per_resident_cap - current, 0))
         after = before + gained
         if rule.per_project_cap is not None:
             after = min(after, rule.per_project_cap)

@@ -332,10 +332,14 @@ def test_the_quadratic_estimate_follows_the_exact_match(pool: int) -> None:
 
 
 def test_the_capped_estimate_respects_the_caps_and_the_need() -> None:
-    rule = MatchingRule("capped", per_pledge_cap=2_000, per_resident_cap=None, per_project_cap=None)
+    rule = MatchingRule(
+        "capped", per_pledge_cap=2_000, per_resident_cap=4_000, per_project_cap=None
+    )
     aggregate = ProjectAggregate(backers=3, total=3_000, sum_sqrt=0.0)
     assert marginal_estimate(rule, aggregate, 0, 1_000, 10**6, 3_000.0) == 1_000
-    assert marginal_estimate(rule, aggregate, 1_500, 1_000, 10**6, 3_000.0) == 500
+    assert marginal_estimate(rule, aggregate, 0, 2_500, 10**6, 3_000.0) == 2_000  # per pledge
+    # the resident already pledges 3,500 in the call: 500 of the 4,000 per resident are left
+    assert marginal_estimate(rule, aggregate, 3_500, 1_000, 10**6, 3_000.0) == 500
     # after the pledge the project needs 3,500 more: its match rises from 3,000 to 3,500 only
     assert marginal_estimate(rule, aggregate, 0, 1_000, 10**6, 3_000.0, remaining_need=4_500) == 500
     # the pool is short: the call wants 6,000 then 7,000 of matches from 2,000, so this project's
