@@ -35,10 +35,12 @@ matches are sums of square roots; every decision above — is the pool short (1)
 over its need (2), each floor (3) — is the exact sign of an integer combination of raw matches,
 decided by :func:`pb.tally.raw_match.sign`: rigorous ``math.isqrt`` bounds at doubling precision
 decide at once unless the value is extremely close to zero; a value that cannot be zero (an
-irrational one) is refined until decided, and one that can (coefficients of both signs, as with
-two projects with the same pledges) is expanded exactly over square-free radicands
-(:mod:`pb.tally.radicals`). Raw matches that are whole numbers (every amount of a project with
-the same square-free part, e.g. all perfect squares or all equal) are kept as integers. The cost
+irrational one) is refined until decided; projects with the same amounts are folded together
+(so two identical projects tie exactly at once), and a combination that can still be zero
+(coefficients of both signs) is expanded exactly over square-free radicands
+(:mod:`pb.tally.radicals`). The full argument is in :mod:`pb.tally.raw_match`. Raw matches
+that are whole numbers (every amount of a project with the same square-free part, e.g. all
+perfect squares or all equal) are kept as integers. The cost
 is ``O(n)`` integer square roots per precision level for ``n`` distinct amounts (almost always
 one level, 64 bits), a sort of the projects by a lower bound of ``need / raw`` (so each capping
 round tests only the projects that may be over), and integer sums of bounds per capping round;
