@@ -10,8 +10,11 @@ Members, always in this order::
     matches.json   canonical JSON + "\\n" (:func:`matches_document`), recomputed by the audit
 
 ``config_sha256`` is the SHA-256 of the canonical JSON of the call without its own
-``config_sha256`` field (:func:`funding_config_sha256`): the hash the call locked when pledging
-opened. The zip is deterministic as the ballot bundle's is (:func:`pb.audit.bundle.zip_bytes`)
+``config_sha256`` field (:func:`funding_config_sha256`). A call may also carry the rules it
+locked when pledging opened and their hash (``locked_rules``, ``locked_rules_sha256``); both
+are then checked against the call (:func:`locked_rules_problems`).
+
+The zip is deterministic as the ballot bundle's is (:func:`pb.audit.bundle.zip_bytes`)
 and every member is sorted or canonical, so the same call and ledger give the same bytes
 whatever order the database returned the pledges in.
 """
@@ -41,6 +44,7 @@ __all__ = [
     "funding_config_sha256",
     "ledger_bytes",
     "ledger_row_problems",
+    "locked_rules_problems",
     "matches_bytes",
     "matches_document",
 ]
@@ -117,6 +121,32 @@ def check_call(call: Any) -> MatchingRule:
         if not _whole(project["goal"]) or project["goal"] < 0:
             raise ConfigError(f"{where}.goal is {project['goal']!r}, expected a whole number >= 0")
     return rule
+
+
+def locked_rules_problems(call: Mapping[str, Any]) -> list[str]:
+    """When the call carries the rules locked at pledging time (``locked_rules``, any object,
+    and ``locked_rules_sha256``, the hash shown on the call's page), what does not hold: the
+    hash of their canonical JSON, and their ``currency``, ``pool``, ``rule`` and project goals
+    against the call's. Empty when the call has neither field."""
+    if "locked_rules" not in call and "locked_rules_sha256" not in call:
+        return []
+    locked, digest = call.get("locked_rules"), call.get("locked_rules_sha256")
+    if not isinstance(locked, dict) or not isinstance(digest, str):
+        return ["locked_rules must be an object and locked_rules_sha256 its SHA-256"]
+    problems = []
+    if sha256_hex(canonical_bytes(locked)) != digest:
+        problems.append(
+            "the locked rules do not hash to locked_rules_sha256 (they changed after pledging "
+            "opened)"
+        )
+    for key in ("currency", "pool", "rule"):
+        if key in locked and locked[key] != call[key]:
+            problems.append(f"call.{key} is not the locked rules' {key}")
+    if isinstance(locked.get("projects"), list):
+        goals = {p.get("id"): p.get("goal") for p in locked["projects"] if isinstance(p, dict)}
+        if goals != {p["id"]: p["goal"] for p in call["projects"]}:
+            problems.append("the call's projects or goals are not the locked rules'")
+    return problems
 
 
 def ledger_row_problems(row: Any, projects: set[str]) -> list[str]:
@@ -206,6 +236,9 @@ def build_funding_bundle(
         raise ConfigError(
             "call.config_sha256 is not the SHA-256 of the call's canonical JSON (without it)"
         )
+    locked = locked_rules_problems(call)
+    if locked:
+        raise ConfigError("; ".join(locked))
     known = {project["id"] for project in call["projects"]}
     problems = [
         f"ledger row {n}: {problem}"

@@ -7,7 +7,8 @@ Only the zip, the standard library and :mod:`pb.tally`. The checks, in order (ea
   matches it; none is missing, unlisted or repeated; the manifest is in canonical form;
 * ``call``: ``call.json`` is canonical JSON of a call that follows the contract
   (:func:`pb.audit.funding.check_call`), its ``config_sha256`` is the SHA-256 of the rest of it,
-  and the manifest's ``call_id`` and ``config_sha256`` are the call's;
+  the rules it locked when pledging opened (if it carries them) hash to the hash shown then and
+  agree with it, and the manifest's ``call_id`` and ``config_sha256`` are the call's;
 * ``ledger``: every line of ``ledger.csv`` is a valid pledge (a pseudonym, a project of the
   call, an amount > 0 in minor units, ``true``/``false``), the file is in canonical form
   (header, sorted rows, final newline) and has as many rows as the manifest says;
@@ -40,6 +41,7 @@ from pb.audit.funding import (
     funding_config_sha256,
     ledger_bytes,
     ledger_row_problems,
+    locked_rules_problems,
     matches_bytes,
 )
 from pb.audit.parse import parse_json
@@ -177,6 +179,7 @@ def _check_call(
 ) -> Check:
     problems = list(problems)
     if call is not None:
+        problems.extend(locked_rules_problems(call))
         digest = funding_config_sha256(call)
         if call["config_sha256"] != digest:
             problems.append(

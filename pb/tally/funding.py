@@ -35,10 +35,12 @@ matches are sums of square roots; every decision above — is the pool short (1)
 over its need (2), each floor (3) — is the exact sign of an integer combination of raw matches,
 decided by :func:`pb.tally.raw_match.sign`: rigorous ``math.isqrt`` bounds at doubling precision
 decide at once unless the value is extremely close to zero; a value that cannot be zero (an
-irrational one) is refined until decided, and one that can (coefficients of both signs, as with
-two projects with the same pledges) is expanded exactly over square-free radicands
-(:mod:`pb.tally.radicals`). Raw matches that are whole numbers (every amount of a project with
-the same square-free part, e.g. all perfect squares or all equal) are kept as integers. The cost
+irrational one) is refined until decided; projects with the same amounts are folded together
+(so two identical projects tie exactly at once), and a combination that can still be zero
+(coefficients of both signs) is expanded exactly over square-free radicands
+(:mod:`pb.tally.radicals`). The full argument is in :mod:`pb.tally.raw_match`. Raw matches
+that are whole numbers (every amount of a project with the same square-free part, e.g. all
+perfect squares or all equal) are kept as integers. The cost
 is ``O(n)`` integer square roots per precision level for ``n`` distinct amounts (almost always
 one level, 64 bits), a sort of the projects by a lower bound of ``need / raw`` (so each capping
 round tests only the projects that may be over), and integer sums of bounds per capping round;
@@ -299,16 +301,19 @@ def marginal_estimate(
     *,
     remaining_need: int | None = None,
 ) -> int:
-    """About how much more match the project gets if this resident adds ``add`` to the
-    ``resident_current`` they already pledge to it (both counted in the aggregate only when the
-    resident is eligible; an ineligible resident brings no match). Floating point, ``O(1)``.
+    """About how much more match the project gets if this (eligible) resident pledges ``add``
+    more; an ineligible resident brings no match, so do not ask. Floating point, ``O(1)``.
+
+    ``resident_current`` is what the resident already pledges (and the aggregate counts): to
+    this project for the quadratic rule, in the whole call for capped 1:1 (the per-resident cap
+    spans the call). ``total_raw`` is :func:`raw_estimate` summed over the call's projects.
 
     Quadratic: the change of ``raw * min(1, pool / total_raw)`` when the resident's square root
     in ``sum_sqrt`` moves from ``sqrt(current)`` to ``sqrt(current + add)`` and ``total_raw``
-    moves by the change of the raw match. Capped 1:1: the same with the project's capped total
-    (per-pledge, per-resident and per-project caps applied to this resident's pledge). With
-    ``remaining_need`` the match is held at most at the need (less ``add`` afterwards). Rounded
-    down, never negative.
+    moves by the change of the raw match. Capped 1:1: the same with the project's capped total,
+    ``add`` counted up to the per-pledge cap and what is left of the per-resident cap, the total
+    up to the per-project cap. With ``remaining_need`` the match is held at most at the need
+    (less ``add`` afterwards). Rounded down, never negative.
     """
     if add <= 0 or pool <= 0:
         return 0
@@ -320,9 +325,10 @@ def marginal_estimate(
     else:
         before = _capped_raw(rule, aggregate)
         gained = float(add)
-        for cap in (rule.per_pledge_cap, rule.per_resident_cap):
-            if cap is not None:
-                gained = min(gained, max(cap - current, 0))
+        if rule.per_pledge_cap is not None:
+            gained = min(gained, rule.per_pledge_cap)
+        if rule.per_resident_cap is not None:
+            gained = min(gained, max(rule.per_resident_cap - current, 0))
         after = before + gained
         if rule.per_project_cap is not None:
             after = min(after, rule.per_project_cap)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from audit_builders import members, rezip
 
-from pb.audit.canonical import canonical_bytes
+from pb.audit.canonical import canonical_bytes, sha256_hex
 from pb.audit.cli import main
 from pb.audit.errors import ConfigError, RecordError
 from pb.audit.funding import (
@@ -232,3 +232,38 @@ def test_the_builder_refuses_what_would_not_verify() -> None:
     bad_row = {"backer": "a b", "project": "42", "amount": 0, "eligible": 1}
     with pytest.raises(RecordError, match="ledger row 120: backer 'a b' is not a pseudonym"):
         build_funding_bundle(call, [*ledger, bad_row], "0.1.0")
+
+
+def with_locked_rules(call: dict[str, Any]) -> dict[str, Any]:
+    """The call as the web app publishes it: with the rules locked when pledging opened."""
+    locked = json.loads(json.dumps({k: call[k] for k in ("currency", "pool", "rule", "projects")}))
+    locked["pledging_until"] = "2026-05-31"
+    document = {k: v for k, v in call.items() if k != "config_sha256"}
+    document["locked_rules"] = locked
+    document["locked_rules_sha256"] = sha256_hex(canonical_bytes(locked))
+    document["config_sha256"] = funding_config_sha256(document)
+    return document
+
+
+def test_the_rules_locked_at_pledging_are_checked(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call = with_locked_rules(make_call(RULES[1]))
+    files = members(build_funding_bundle(call, make_ledger(), "0.1.0"))
+    code, out, _ = audit(write(rezip(files)), capsys)
+    assert code == 0, out
+    # a goal raised after pledging opened, every hash but the locked one made to agree
+    call["locked_rules"]["projects"][1]["goal"] = 1
+    call["config_sha256"] = funding_config_sha256(call)
+    files[CALL] = canonical_bytes(call) + b"\n"
+    code, out, _ = audit(write(rezip(files, fix_digests=True)), capsys)
+    assert code == 1
+    assert "the locked rules do not hash to locked_rules_sha256" in out
+    assert "the call's projects or goals are not the locked rules'" in out
+    with pytest.raises(ConfigError, match="the locked rules do not hash"):
+        build_funding_bundle(call, make_ledger(), "0.1.0")
+    moved = with_locked_rules(make_call(RULES[1]))
+    moved["pool"] = 1
+    moved["config_sha256"] = funding_config_sha256(moved)
+    with pytest.raises(ConfigError, match=r"call.pool is not the locked rules' pool"):
+        build_funding_bundle(moved, make_ledger(), "0.1.0")

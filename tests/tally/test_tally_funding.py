@@ -23,6 +23,7 @@ from pb.tally import (
     quadratic_funding,
 )
 from pb.tally.funding import raw_estimate
+from pb.tally.radicals import RadicalSum
 from pb.tally.raw_match import RawMatch, RawTotal, floor_share, sign
 
 Pledges = list[tuple[str, str, int]]
@@ -133,6 +134,53 @@ def test_signs_and_floors_of_combinations() -> None:
     z = RawMatch([5, 7])
     assert sign([(1, z), (-1, x)]) == 1
     assert floor_share(x, 10, RawTotal([x, z])) == 2  # 10 sqrt 6 / (sqrt 6 + sqrt 35) = 2.93
+
+
+def test_many_projects_capped_in_several_rounds_equal_the_reference() -> None:
+    rng = random.Random(21)
+    for _ in range(5):
+        pledges = [
+            (
+                f"r{rng.randrange(200)}",
+                f"p{p}",
+                rng.choice([1, 2, 3, 4, 9, 10, 25, rng.randint(1, 99)]),
+            )
+            for p in range(40)
+            for _ in range(rng.randint(1, 6))
+        ]
+        need = {
+            f"p{p}": rng.choice([0, rng.randint(0, 40), rng.randint(0, 400)]) for p in range(40)
+        }
+        pool = rng.randint(0, 3_000)
+        assert quadratic_funding(pledges, pool, need) == reference_quadratic_funding(
+            pledges, pool, need
+        )
+
+
+combination = st.lists(
+    st.tuples(
+        st.integers(-6, 6), st.lists(st.sampled_from([1, 2, 3, 4, 5, 8, 12, 18]), max_size=4)
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(combination, st.integers(-60, 60))
+@settings(max_examples=300, deadline=None)
+def test_sign_equals_the_exact_expansion(terms: list[tuple[int, list[int]]], const: int) -> None:
+    raws = [(a, RawMatch(amounts)) for a, amounts in terms]
+    exact = RadicalSum.integer(const)
+    for a, amounts in terms:
+        exact = exact + raw_match(amounts) * a
+    assert sign(raws, const) == exact.sign()
+    leaves = [raw for _, raw in raws]
+    total = RawTotal(leaves)
+    if any(r.backers > 1 for r in leaves):  # the total is positive
+        share = floor_share(leaves[0], abs(const), total)
+        assert share == raw_match(terms[0][1]).floor_ratio(
+            abs(const), sum((raw_match(a) for _, a in terms), RadicalSum())
+        )
 
 
 @given(pledge_lists, pools, needs, st.randoms(use_true_random=False))
@@ -332,10 +380,14 @@ def test_the_quadratic_estimate_follows_the_exact_match(pool: int) -> None:
 
 
 def test_the_capped_estimate_respects_the_caps_and_the_need() -> None:
-    rule = MatchingRule("capped", per_pledge_cap=2_000, per_resident_cap=None, per_project_cap=None)
+    rule = MatchingRule(
+        "capped", per_pledge_cap=2_000, per_resident_cap=4_000, per_project_cap=None
+    )
     aggregate = ProjectAggregate(backers=3, total=3_000, sum_sqrt=0.0)
     assert marginal_estimate(rule, aggregate, 0, 1_000, 10**6, 3_000.0) == 1_000
-    assert marginal_estimate(rule, aggregate, 1_500, 1_000, 10**6, 3_000.0) == 500
+    assert marginal_estimate(rule, aggregate, 0, 2_500, 10**6, 3_000.0) == 2_000  # per pledge
+    # the resident already pledges 3,500 in the call: 500 of the 4,000 per resident are left
+    assert marginal_estimate(rule, aggregate, 3_500, 1_000, 10**6, 3_000.0) == 500
     # after the pledge the project needs 3,500 more: its match rises from 3,000 to 3,500 only
     assert marginal_estimate(rule, aggregate, 0, 1_000, 10**6, 3_000.0, remaining_need=4_500) == 500
     # the pool is short: the call wants 6,000 then 7,000 of matches from 2,000, so this project's
