@@ -127,7 +127,7 @@ def close_pledging(
             campaign.state = CampaignState.SUCCEEDED
             succeeded += 1
             for pledge, user in pledges:
-                _request_payment(session, call, campaign, pledge, user, now, base_url)
+                _request_payment(session, pledge, now)
                 _mail(
                     session,
                     user,
@@ -181,15 +181,7 @@ def close_pledging(
     return CloseSummary(succeeded, failed, requested, released)
 
 
-def _request_payment(
-    session: Session,
-    call: FundingCall,
-    campaign: Campaign,
-    pledge: Pledge,
-    user: User,
-    now: dt.datetime,
-    base_url: str,
-) -> None:
+def _request_payment(session: Session, pledge: Pledge, now: dt.datetime) -> None:
     reference = payments.reference_for(pledge.id)
     pledge.state = PledgeState.PAYMENT_REQUESTED
     pledge.payment_reference = reference
