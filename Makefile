@@ -53,6 +53,7 @@ test-dates: $(VENV)/.installed-test
 
 # Refresh the translation catalogs after changing user-facing strings.
 messages: $(VENV)/.installed-test
+	mkdir -p var
 	$(BIN)/pybabel extract -F pb/babel.cfg -o var/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i var/messages.pot -d pb/translations --no-fuzzy-matching --ignore-obsolete
 

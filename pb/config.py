@@ -30,9 +30,27 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     argon2_parallelism: int = 1
     hashing_concurrency: int = 2
-    # Login throttling: (window in seconds, most failures allowed in it).
+    # Census and code guesses (eligibility proofs): (window in seconds, most failures in it),
+    # per identifier and per client. Logins have their own budget (pb.services.login_throttle).
     account_failure_limits: tuple[tuple[int, int], ...] = ((900, 10), (3600, 30))
     client_failure_limits: tuple[tuple[int, int], ...] = ((900, 50),)
+    # Logins: after `login_pair_free` failures for one account from one client (or device),
+    # each further try waits twice as long as the last (from 2 s, at most 15 min). An account
+    # with `login_account_limits` failures from new devices is closed to new devices (those that
+    # never logged in to it) until the window passes or the owner uses the mailed unlock link;
+    # a client with `login_client_limits` failures is closed to new devices (not to others).
+    login_pair_free: int = 5
+    login_account_limits: tuple[tuple[int, int], ...] = ((900, 10), (3600, 30))
+    login_client_limits: tuple[tuple[int, int], ...] = ((900, 200),)
+    # Sign-ups per client, and mails one address can be sent on request (resends, resets).
+    registration_limits: tuple[tuple[int, int], ...] = ((3600, 10), (86400, 30))
+    mail_request_limits: tuple[tuple[int, int], ...] = ((3600, 5), (86400, 20))
+    # Mail: SMTP server (empty: write .eml files under var/mail), sender, public address.
+    smtp_url: str = ""
+    mail_from: str = "pb <pb@localhost>"
+    base_url: str = ""  # e.g. https://vote.town.example; empty: the address of the request
+    mail_sender: bool = False  # run the background sender in the web app (pb serve: yes)
+    mail_poll_seconds: float = 5.0
     trusted_hosts: tuple[str, ...] = field(default_factory=tuple)
     timezone: str = "UTC"  # the town's time zone: phases change at its midnight
     db_pool_size: int = 20  # PostgreSQL connections each worker keeps
@@ -109,6 +127,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"PB_TIMEZONE is not a known time zone: {timezone!r}") from None
     hosts = tuple(h.strip() for h in env.get("PB_TRUSTED_HOSTS", "").split(",") if h.strip())
+    smtp_url = env.get("PB_SMTP_URL", "").strip()
+    mail_from = env.get("PB_MAIL_FROM", "").strip() or "pb <pb@localhost>"
+    base_url = env.get("PB_BASE_URL", "").strip().rstrip("/")
+    _check_mail(smtp_url, mail_from, base_url)
     return Settings(
         database_url=database_url,
         secret_key=_secret_key(env, var_dir),
@@ -120,4 +142,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=timezone,
         db_pool_size=_int(env, "PB_DB_POOL_SIZE", 20),
         debug=env.get("PB_DEBUG", "") in ("1", "true", "yes"),
+        smtp_url=smtp_url,
+        mail_from=mail_from,
+        base_url=base_url,
+        mail_sender=env.get("PB_MAIL_SENDER", "1") not in ("0", "false", "no", "off"),
+        mail_poll_seconds=float(_int(env, "PB_MAIL_POLL_SECONDS", 5)),
     )
+
+
+def _check_mail(smtp_url: str, mail_from: str, base_url: str) -> None:
+    from pb.mail.transport import check_sender_address, parse_smtp_url
+
+    if smtp_url:
+        parse_smtp_url(smtp_url)
+    check_sender_address(mail_from)
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PB_BASE_URL must start with http:// or https://, got {base_url!r}")

@@ -29,3 +29,11 @@ class Forbidden(PbError):
 
 class Throttled(PbError):
     """Too many failed attempts; try again later."""
+
+
+class BadToken(PbError):
+    """A signed link that cannot be used: ``reason`` is ``invalid``, ``expired`` or ``used``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -29,6 +29,7 @@ from pb.models import Base, Role
 from pb.passwords import Passwords
 from pb.services import accounts
 from tests import frozen
+from tests.smtp import SmtpServer, start_server
 
 REQUIRE_ALL = os.environ.get("PB_TEST_REQUIRE_ALL") == "1"
 POSTGRES_URL = os.environ.get("PB_TEST_POSTGRES_URL", "")
@@ -140,9 +141,12 @@ def make_user(
     password: str = "correct horse battery",
     role: Role = Role.RESIDENT,
     name: str = "Test User",
+    verified: bool = True,
 ) -> int:
     password_hash = Passwords(settings).hash_sync(password)
-    return db.write_sync(lambda s: accounts.create_user(s, email, name, password_hash, role).id)
+    return db.write_sync(
+        lambda s: accounts.create_user(s, email, name, password_hash, role, verified=verified).id
+    )
 
 
 class AuthActions:
@@ -181,3 +185,11 @@ class AuthActions:
 @pytest.fixture
 def auth(client: TestClient, db: Database, settings: Settings) -> AuthActions:
     return AuthActions(client, db, settings)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port; ``.inbox`` holds what arrived."""
+    server = start_server()
+    yield server
+    server.stop()

@@ -46,6 +46,8 @@ def test_demo_loads_a_town_with_every_role(
     assert "resident@demo.pb" in out and "demo-admin-pass" in out
     roles = db.read_sync(lambda s: set(s.scalars(select(User.role))))
     assert roles == set(Role)
+    verified = db.read_sync(lambda s: list(s.scalars(select(User.email_verified_at))))
+    assert None not in verified  # demo accounts vote in "any account" rounds
     assert db.read_sync(lambda s: len(s.scalars(select(District)).all())) == 4
     # A second run refuses; --if-empty just reprints the logins.
     assert cli.main(["demo"]) == 2
@@ -71,6 +73,7 @@ def test_user_create(env: Settings, db: Database, monkeypatch: pytest.MonkeyPatc
     )
     user = db.read_sync(lambda s: s.scalars(select(User)).one())
     assert user.email == "clerk@town.example" and user.role is Role.STAFF
+    assert user.email_verified_at is not None  # an administrator vouches for the address
 
 
 @pytest.mark.parametrize(

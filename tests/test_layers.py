@@ -76,7 +76,9 @@ def test_pure_modules_stay_small(package: str) -> None:
     "package, forbidden",
     [
         ("models", ("pb.services", "pb.web", "pb.cli")),
-        ("services", ("pb.web", "pb.cli")),
+        ("services", ("pb.web", "pb.cli", "pb.mail")),
+        ("mail", ("pb.web", "pb.cli")),
+        ("services/funding", ("pb.web", "pb.cli", "pb.mail")),
     ],
 )
 def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:

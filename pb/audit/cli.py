@@ -1,4 +1,5 @@
-"""``pb audit BUNDLE.zip``: audit a round's ballot bundle offline and print what holds.
+"""``pb audit BUNDLE.zip``: audit a round's ballot bundle or a funding call's funding bundle
+offline (the kind is read from ``manifest.json``) and print what holds.
 
 Exit status: 0 when every check holds; 1 when the bundle can be read but something does not
 hold (each problem is named); 2 when the input cannot be read (not a zip, no manifest, malformed
@@ -11,7 +12,9 @@ import argparse
 import sys
 from typing import TextIO
 
+from pb.audit.bundle import read_bundle
 from pb.audit.errors import BundleError
+from pb.audit.funding_verify import audit_funding_bundle, format_funding_report, is_funding_bundle
 from pb.audit.verify import Report, audit_bundle
 
 __all__ = ["format_report", "main"]
@@ -68,9 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pb audit",
         description="Verify a round's ballot bundle offline: file digests, the ballot-log hash "
-        "chain, the district .pb files, and the results (re-tallied, compared byte for byte).",
+        "chain, the district .pb files, and the results (re-tallied, compared byte for byte). "
+        "A funding bundle: digests, the call's locked rules, the ledger, and the matches "
+        "(recomputed, compared byte for byte).",
     )
-    parser.add_argument("bundle", metavar="BUNDLE.zip", help="the ballot bundle to audit")
+    parser.add_argument("bundle", metavar="BUNDLE.zip", help="the ballot or funding bundle")
     return parser
 
 
@@ -81,9 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed its message (or the help)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        report = audit_bundle(args.bundle)
+        raw = read_bundle(args.bundle)
+        if is_funding_bundle(raw):
+            funding = audit_funding_bundle(raw, args.bundle)
+            text, ok = format_funding_report(funding, _marks(sys.stdout)), funding.ok
+        else:
+            report = audit_bundle(args.bundle)
+            text, ok = format_report(report, _marks(sys.stdout)), report.ok
     except BundleError as exc:
         _write(sys.stderr, f"pb audit: {args.bundle}: {exc}\n")
         return 2
-    _write(sys.stdout, format_report(report, _marks(sys.stdout)))
-    return 0 if report.ok else 1
+    _write(sys.stdout, text)
+    return 0 if ok else 1

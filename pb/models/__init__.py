@@ -3,6 +3,21 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
+from pb.models.collection import BankLine, CallSettlement, StatementImport
+from pb.models.funding import (
+    ACTIVE_PLEDGE_STATES,
+    Campaign,
+    CampaignState,
+    CampaignTotals,
+    CostItem,
+    FundingCall,
+    Pledge,
+    PledgeEvent,
+    PledgeState,
+    TaskSignup,
+    VolunteerTask,
+)
+from pb.models.mail import OutboxMail, UsedToken
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -18,28 +33,44 @@ from pb.models.town import District, Town
 from pb.models.voting import AccessCode, BallotRecord, CensusEntry, Participation
 
 __all__ = [
+    "ACTIVE_PLEDGE_STATES",
     "AccessCode",
     "AuditEvent",
     "BallotRecord",
+    "BankLine",
     "Base",
+    "CallSettlement",
+    "Campaign",
+    "CampaignState",
+    "CampaignTotals",
     "Category",
     "CensusEntry",
     "Comment",
+    "CostItem",
     "District",
     "Eligibility",
     "Endorsement",
+    "FundingCall",
     "LoginFailure",
+    "OutboxMail",
     "Participation",
     "Phase",
+    "Pledge",
+    "PledgeEvent",
+    "PledgeState",
     "Proposal",
     "ProposalStatus",
     "Role",
     "Round",
     "RoundDistrict",
     "RoundResult",
+    "StatementImport",
+    "TaskSignup",
     "Town",
+    "UsedToken",
     "User",
     "UserSession",
+    "VolunteerTask",
     "VotingMethod",
     "VotingScope",
 ]

@@ -30,6 +30,8 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # When the owner proved they read mail at this address (a verification or reset link).
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class UserSession(Base):
@@ -49,7 +51,8 @@ class UserSession(Base):
 
 
 class LoginFailure(Base):
-    """A failed login, keyed by a digest of the account email or of the client address."""
+    """A throttled event (a failed login or eligibility proof, a registration, a mail asked
+    for), keyed by a digest of what it counts: an account, a client, a device, or a pair."""
 
     __tablename__ = "login_failure"
     __table_args__ = (Index("ix_login_failure_key_at", "key", "at"),)

@@ -37,6 +37,7 @@ class CurrentUser:
     role: Role
     locale: str | None
     session_id: int
+    email_verified: bool = False
 
 
 def normalize_email(email: str) -> str:
@@ -74,9 +75,18 @@ def check_registration(email: str, display_name: str, password: str, confirm: st
 
 
 def create_user(
-    session: Session, email: str, display_name: str, password_hash: str, role: Role
+    session: Session,
+    email: str,
+    display_name: str,
+    password_hash: str,
+    role: Role,
+    *,
+    verified: bool = False,
 ) -> User:
-    """Add an account. The unique email constraint settles races; we check first for a message."""
+    """Add an account. The unique email constraint settles races; we check first for a message.
+
+    ``verified``: the address is known to be the owner's (accounts made by an administrator);
+    residents who sign up verify theirs by mail (:mod:`pb.services.verification`)."""
     email = normalize_email(email)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationError({"email": _("An account with this email already exists.")})
@@ -88,6 +98,7 @@ def create_user(
         role=role,
         created_at=now,
         password_changed_at=now,
+        email_verified_at=now if verified else None,
     )
     session.add(user)
     session.flush()
@@ -101,13 +112,15 @@ def password_hash_for(session: Session, email: str) -> tuple[int, str] | None:
     return (row[0], row[1]) if row else None
 
 
-# --- throttling -------------------------------------------------------------------------------
+# --- throttling of eligibility proofs ---------------------------------------------------------
 
 
-def failure_keys(email: str, client: str) -> tuple[str, str]:
-    """Keys under which a failed login counts: the account (known or not) and the client."""
-    account = "a:" + hashlib.sha256(normalize_email(email).encode()).hexdigest()[:40]
-    return account, "c:" + hashlib.sha256(client.encode()).hexdigest()[:40]
+def failure_keys(subject: str, client: str) -> tuple[str, str]:
+    """Keys under which a failed eligibility proof (census entry, access code) counts: its
+    subject and the client. Logins count under keys of their own (pb.services.throttle), so
+    failed logins never use up a client's budget for proving eligibility, nor the reverse."""
+    subject_key = "ps:" + hashlib.sha256(normalize_email(subject).encode()).hexdigest()[:40]
+    return subject_key, "pc:" + hashlib.sha256(client.encode()).hexdigest()[:40]
 
 
 def is_throttled(
@@ -185,6 +198,7 @@ def load_session(
         role=user.role,
         locale=user.locale,
         session_id=user_session.id,
+        email_verified=user.email_verified_at is not None,
     )
     return current, now - user_session.last_seen_at > min(TOUCH_EVERY, idle / 4)
 
@@ -239,6 +253,12 @@ def change_password(session: Session, user_id: int, new_hash: str, user_agent: s
     set_password_hash(session, user_id, new_hash)
     revoke_all_sessions(session, user_id)
     return start_session(session, user_id, user_agent)
+
+
+def is_verified(session: Session, user_id: int) -> bool:
+    """Whether the account's owner has shown they read mail at its address."""
+    verified = session.scalar(select(User.email_verified_at).where(User.id == user_id))
+    return verified is not None
 
 
 def set_locale(session: Session, user_id: int, locale: str) -> None:

@@ -24,7 +24,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, results, rounds, voting
+from pb.services import accounts, demo_collection, demo_funding, results, rounds, voting
 from pb.services.rounds import RoundInput
 
 
@@ -224,7 +224,9 @@ def _add_proposals(
             kept = p
 
 
-def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date) -> None:
+def load_demo(
+    session: Session, password_hashes: dict[str, str], today: dt.date, secret_key: str = ""
+) -> None:
     """Create the demo town. ``password_hashes`` maps each demo email to its argon2 hash."""
     town = Town(name="Lindenfeld", currency="EUR")
     session.add(town)
@@ -233,7 +235,12 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
     session.flush()
     users = {
         login.role: accounts.create_user(
-            session, login.email, login.name, password_hashes[login.email], login.role
+            session,
+            login.email,
+            login.name,
+            password_hashes[login.email],
+            login.role,
+            verified=True,
         )
         for login in DEMO_LOGINS
     }
@@ -342,6 +349,19 @@ def load_demo(session: Session, password_hashes: dict[str, str], today: dt.date)
     _cast_demo_ballots(session, last_year, 400, today)
     results.tally_round(session, staff, last_year.id, today)
     results.publish(session, staff, last_year.id, today)
+    # The funding calls' ids by phase: the hook for collection and published matches.
+    funding_calls = demo_funding.load_funding_demo(
+        session,
+        staff,
+        resident,
+        password_hashes["resident@demo.pb"],
+        last_year,
+        today,
+    )
+    # The bundle's backer pseudonyms are keyed with the server's secret key.
+    demo_collection.load_collection_demo(
+        session, staff, funding_calls["collecting"], today, secret_key
+    )
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

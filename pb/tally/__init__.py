@@ -5,7 +5,14 @@ a rule function directly, and publish ``Outcome.to_json_dict()``.
 """
 
 from pb.tally.errors import BallotError, PabulibError, RuleError, TallyError
-from pb.tally.funding import quadratic_funding
+from pb.tally.funding import (
+    MatchingRule,
+    ProjectAggregate,
+    capped_matching,
+    compute_matches,
+    marginal_estimate,
+    quadratic_funding,
+)
 from pb.tally.greedy import greedy, greedy_no_skip, greedy_threshold
 from pb.tally.mes import (
     equal_shares,
@@ -26,9 +33,11 @@ __all__ = [
     "Ballot",
     "BallotError",
     "Election",
+    "MatchingRule",
     "Outcome",
     "PabulibError",
     "Project",
+    "ProjectAggregate",
     "ProjectResult",
     "ReadWarning",
     "RuleError",
@@ -37,6 +46,8 @@ __all__ = [
     "Tie",
     "TieBreak",
     "canonical_json",
+    "capped_matching",
+    "compute_matches",
     "dump",
     "dumps",
     "equal_shares",
@@ -48,6 +59,7 @@ __all__ = [
     "greedy_threshold",
     "load",
     "loads",
+    "marginal_estimate",
     "natural_key",
     "quadratic_cost",
     "quadratic_funding",

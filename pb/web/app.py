@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -13,8 +16,10 @@ from pb import resources
 from pb.config import Settings
 from pb.db import Database, WriteBatcher, make_engine
 from pb.errors import Forbidden, NotFound
+from pb.mail.sender import BackgroundSender, sender_for
 from pb.passwords import Passwords
 from pb.services import voting as voting_service
+from pb.services.funding import pledges as pledge_service
 from pb.web import errors
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
@@ -23,11 +28,18 @@ from pb.web.views import (
     accounts,
     admin,
     audit_tool,
+    collection,
+    funding,
+    funding_staff,
+    funding_tasks,
+    mail,
+    matches,
     pages,
     paper,
     proposals,
     results,
     rounds,
+    verification,
     voters,
     voting,
 )
@@ -37,7 +49,9 @@ def all_routes() -> list[BaseRoute]:
     return [
         *pages.routes,
         *accounts.routes,
+        *verification.routes,
         *admin.routes,
+        *mail.routes,
         *rounds.routes,
         *proposals.routes,
         *voting.routes,
@@ -45,6 +59,11 @@ def all_routes() -> list[BaseRoute]:
         *paper.routes,
         *results.routes,
         *audit_tool.routes,
+        *collection.routes,
+        *matches.routes,
+        *funding_staff.routes,
+        *funding.routes,
+        *funding_tasks.routes,
         Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 
@@ -66,8 +85,21 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         middleware.insert(
             0, Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
         )
+    mailer = BackgroundSender(sender_for(db, settings), settings.mail_poll_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Every worker sends the outbox in the background (claims keep them from doubling).
+        if settings.mail_sender:
+            mailer.start()
+        try:
+            yield
+        finally:
+            mailer.stop()
+
     app = Starlette(
         debug=settings.debug,
+        lifespan=lifespan,
         routes=all_routes(),
         middleware=middleware,
         exception_handlers={
@@ -86,5 +118,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
         cookies=cookies,
         renderer=Renderer(make_environment()),
         ballots=WriteBatcher(db, voting_service.append_many),
+        mailer=mailer,
+        pledges=WriteBatcher(db, pledge_service.make_pledges),
     )
     return app

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from pb import clock
 from pb.config import Settings
 from pb.db import Database, WriteBatcher
+from pb.mail.sender import BackgroundSender
 from pb.passwords import Passwords
 from pb.services import accounts
+from pb.services.funding.pledges import PledgeOutcome, PledgeRequest
 from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
 from pb.web.templating import Renderer
@@ -25,6 +27,8 @@ class AppState:
     cookies: Cookies
     renderer: Renderer
     ballots: WriteBatcher[tuple[Ballot, str], Receipt]  # (ballot, voter key): appended together
+    mailer: BackgroundSender  # call .wake() after a transaction that enqueued mail
+    pledges: WriteBatcher[PledgeRequest, PledgeOutcome]  # pledges made together
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from funding_reference import raw_match
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb.tally.errors import BallotError, RuleError
-from pb.tally.funding import quadratic_funding, raw_match
+from pb.tally.funding import quadratic_funding
 from pb.tally.quadratic import quadratic_cost, quadratic_scores
 from pb.tally.quadratic import validate_quadratic_ballot as validate
 from pb.tally.radicals import RadicalSum, square_free_split

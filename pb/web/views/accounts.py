@@ -1,20 +1,26 @@
-"""Register, log in, log out, change password, choose a language."""
+"""Log in (throttled, see :mod:`pb.services.throttle`), log out, change password, choose a
+language. Signing up, verifying and resetting by mail are in :mod:`pb.web.views.verification`."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pb.errors import ValidationError
 from pb.i18n import gettext as _
-from pb.models import Role
-from pb.services import accounts
+from pb.services import accounts, throttle, verification
+from pb.services.throttle import LoginLimits, LoginSource
+from pb.web.devices import read_device, trust_device
 from pb.web.forms import safe_next, text
 from pb.web.routing import Access, route
 from pb.web.security import Cookies, client_address, context, flash, make_cookie
 from pb.web.state import AppState, state
+from pb.web.views.verification import mail_links
+
+
+def _login_limits(app: AppState) -> LoginLimits:
+    s = app.settings
+    return LoginLimits(s.login_pair_free, s.login_account_limits, s.login_client_limits)
 
 
 def _login_response(request: Request, token: str, target: str) -> Response:
@@ -23,6 +29,9 @@ def _login_response(request: Request, token: str, target: str) -> Response:
         "set-cookie", state(request).cookies.session_cookie(token, context(request).https)
     )
     return response
+
+
+# --- log in -----------------------------------------------------------------------------------
 
 
 async def login_form(request: Request) -> Response:
@@ -39,8 +48,10 @@ async def login(request: Request) -> Response:
     email = text(form, "email", 254)
     password = text(form, "password", 1024)
     target = safe_next(text(form, "next"))
-    account_key, client_key = accounts.failure_keys(email, client_address(request))
-    limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
+    tag = throttle.account_tag(email)
+    device, known = read_device(request)
+    source = LoginSource(email, client_address(request), device if tag in known else None)
+    limits = _login_limits(app)
 
     def fail(message: str, status: int) -> Response:
         return app.renderer.render(
@@ -50,14 +61,31 @@ async def login(request: Request) -> Response:
             status_code=status,
         )
 
-    if await app.db.read(accounts.is_throttled, account_key, client_key, *limits):
-        # The same answer whether or not the account exists.
+    blocked = await app.db.read(throttle.login_blocked, source, limits)
+    # The same answers whether or not the account exists.
+    if blocked == "wait":
         return fail(_("Too many failed attempts. Wait a few minutes and try again."), 429)
+    if blocked == "locked":
+        return fail(
+            _(
+                "Too many failed attempts from new devices. If this is your account, we have "
+                "mailed you a link to log in from this device. Otherwise, try again later or "
+                "reset your password."
+            ),
+            429,
+        )
     found = await app.db.read(accounts.password_hash_for, email)
     # Unknown email: verify against a dummy hash so both cases take the same time.
     ok = await app.passwords.verify(found[1] if found else None, password)
     if not ok or found is None:
-        await app.db.write(accounts.record_failure, account_key, client_key)
+        links, locale = mail_links(request), context(request).locale
+
+        def record(session: Session) -> None:
+            if throttle.record_login_failure(session, source, limits):
+                verification.mail_unlock(session, email, links, locale)
+
+        await app.db.write(record)
+        app.mailer.wake()
         return fail(_("The email or password is not correct."), 422)
     user_id, stored = found
     new_hash = await app.passwords.hash(password) if app.passwords.needs_rehash(stored) else None
@@ -69,55 +97,17 @@ async def login(request: Request) -> Response:
             accounts.set_password_hash(session, user_id, new_hash)
         if old_token:
             accounts.revoke_session(session, old_token)
+        throttle.record_login_success(session, source)
         return accounts.start_session(session, user_id, agent)
 
     token = await app.db.write(open_session)
     flash(request, _("You are logged in."), "success")
-    return _login_response(request, token, target)
+    response = _login_response(request, token, target)
+    trust_device(request, response, tag)
+    return response
 
 
-async def register_form(request: Request) -> Response:
-    return state(request).renderer.render(
-        request, "accounts/register.html", {"values": {}, "errors": {}}
-    )
-
-
-async def register(request: Request) -> Response:
-    app = state(request)
-    form = await request.form()
-    values = {k: text(form, k, 1024) for k in ("email", "display_name")}
-    password = text(form, "password", 1024)
-    confirm = text(form, "password_confirm", 1024)
-    try:
-        accounts.check_registration(values["email"], values["display_name"], password, confirm)
-        password_hash = await app.passwords.hash(password)
-        agent = request.headers.get("user-agent", "")
-
-        def create(session: Session) -> str:
-            user = accounts.create_user(
-                session, values["email"], values["display_name"], password_hash, Role.RESIDENT
-            )
-            return accounts.start_session(session, user.id, agent)
-
-        token = await app.db.write(create)
-    except ValidationError as exc:
-        return app.renderer.render(
-            request,
-            "accounts/register.html",
-            {"values": values, "errors": exc.errors},
-            status_code=422,
-        )
-    except IntegrityError:
-        # Two registrations raced to one address; the database kept one.
-        errors = {"email": _("An account with this email already exists.")}
-        return app.renderer.render(
-            request,
-            "accounts/register.html",
-            {"values": values, "errors": errors},
-            status_code=422,
-        )
-    flash(request, _("Welcome! Your account is ready."), "success")
-    return _login_response(request, token, "/")
+# --- session and account ----------------------------------------------------------------------
 
 
 async def logout(request: Request) -> Response:
@@ -178,8 +168,6 @@ async def choose_language(request: Request) -> Response:
 routes = [
     route("/login", login_form, access=Access.ANONYMOUS, name="login"),
     route("/login", login, access=Access.ANONYMOUS, methods=["POST"]),
-    route("/register", register_form, access=Access.ANONYMOUS, name="register"),
-    route("/register", register, access=Access.ANONYMOUS, methods=["POST"]),
     route("/logout", logout, access=Access.USER, methods=["POST"], name="logout"),
     route("/account", account, access=Access.USER, name="account"),
     route("/account/password", change_password, access=Access.USER, methods=["POST"]),

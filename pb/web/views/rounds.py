@@ -23,6 +23,7 @@ from pb.models import (
     VotingScope,
 )
 from pb.services import ballot_log, rounds
+from pb.services.funding import calls as funding_calls
 from pb.services.money import money_input, parse_money
 from pb.services.rounds import RoundInput, RoundLocked
 from pb.web.forms import date_field, optional_int, text
@@ -292,6 +293,11 @@ def _round_page_data(session: Session, round_id: int, today: Any, staff: bool) -
             if staff and phase in (Phase.PROPOSALS, Phase.REVIEW)
             else []
         ),
+        "funding_calls": [
+            c
+            for c in funding_calls.calls_of_round(session, rnd.id)
+            if staff or funding_calls.phase(c, today) is not funding_calls.CallPhase.DRAFT
+        ],
     }
 
 

@@ -36,7 +36,10 @@ def current_voter(request: Request, rnd: Round) -> Voter | None:
     """Who is voting: the logged-in account, or the census/code voter of this round."""
     ctx = context(request)
     if rnd.eligibility is Eligibility.ACCOUNT:
-        return Voter(f"account:{ctx.user.id}", None) if ctx.user else None
+        # Any account whose owner has confirmed its address: one mailbox, one vote.
+        if ctx.user is None or not ctx.user.email_verified:
+            return None
+        return Voter(f"account:{ctx.user.id}", None)
     name = ("__Host-" if ctx.https else "") + VOTER_COOKIE
     raw = request.cookies.get(name)
     if not raw:

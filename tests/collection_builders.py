@@ -1,0 +1,110 @@
+"""Builders for funding calls with pledges, ready to close, collect and match (no framework).
+
+Dates: pledging ran from ``frozen.days(-30)`` to ``frozen.days(-10)``; the collection deadline
+is a parameter (in the future: collecting; in the past: ready for the match)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pb.config import Settings
+from pb.db import Database
+from pb.models import Eligibility, Role
+from pb.services.funding import calls, campaigns, closing, pledges
+from pb.tally.funding import MatchingRule
+from tests import frozen
+from tests.conftest import make_user
+
+IBAN = "FR7630006000011234567890189"
+BIC = "AGRIFRPP"
+PLEDGING_DAY = frozen.days(-20)
+
+
+@dataclass
+class Funding:
+    call_id: int
+    campaign_ids: list[int]
+    users: dict[str, int] = field(default_factory=dict)  # key -> user id
+    emails: dict[str, str] = field(default_factory=dict)
+    pledge_ids: list[int] = field(default_factory=list)
+
+
+def make_funding(
+    db: Database,
+    settings: Settings,
+    *,
+    campaigns_spec: list[tuple[str, int, int | None]],
+    pledges_spec: list[tuple[str, int, int, bool]],
+    collection_until: dt.date | None = None,
+    pool: int = 500_00,
+    rule: MatchingRule | None = None,
+    currency: str = "EUR",
+    title: str = "Fonds de quartier 2027",
+) -> Funding:
+    """A call with ``campaigns_spec`` = [(title, minimum, optimum)] and ``pledges_spec`` =
+    [(backer key, campaign index, amount, eligible)], pledges made in the window, in order."""
+    data = calls.CallInput(
+        title=title,
+        description="Le conseil double vos dons.",
+        currency=currency,
+        pool=pool,
+        rule=rule or MatchingRule("capped"),
+        pledging_from=frozen.days(-30),
+        pledging_until=frozen.days(-10),
+        collection_until=collection_until or frozen.days(5),
+        eligibility=Eligibility.ACCOUNT,
+        iban=IBAN,
+        bic=BIC,
+        creditor_name="Ville de Bellevue",
+    )
+
+    def build_call(session: Any) -> tuple[int, list[int]]:
+        call = calls.create_call(session, None, data)
+        ids = []
+        for name, minimum, optimum in campaigns_spec:
+            campaign = campaigns.create_campaign(
+                session,
+                None,
+                call.id,
+                campaigns.CampaignInput(
+                    title=name, description=f"{name}.", minimum=minimum, optimum=optimum
+                ),
+                frozen.days(-40),
+            )
+            ids.append(campaign.id)
+        return call.id, ids
+
+    call_id, campaign_ids = db.write_sync(build_call)
+    funding = Funding(call_id, campaign_ids)
+    for n, (key, index, amount, eligible) in enumerate(pledges_spec):
+        if key not in funding.users:
+            email = f"{key}-{call_id}@example.org"
+            funding.users[key] = make_user(db, settings, email, role=Role.RESIDENT, name=key)
+            funding.emails[key] = email
+        user_id = funding.users[key]
+        outcome = db.write_sync(
+            lambda s, u=user_id, c=campaign_ids[index], a=amount, e=eligible, k=n: (
+                pledges.make_pledge(
+                    s,
+                    user_id=u,
+                    campaign_id=c,
+                    amount=a,
+                    public_name=None,
+                    idempotency_key=f"builder-{call_id}-{k}",
+                    eligible=e,
+                    today=PLEDGING_DAY,
+                )
+            )
+        )
+        funding.pledge_ids.append(outcome.pledge_id)
+    return funding
+
+
+def close(db: Database, funding: Funding, today: dt.date | None = None) -> closing.CloseSummary:
+    return db.write_sync(
+        lambda s: closing.close_pledging(
+            s, None, funding.call_id, today or frozen.TODAY, "http://testserver", "en"
+        )
+    )
