@@ -267,3 +267,32 @@ def test_the_rules_locked_at_pledging_are_checked(
     moved["config_sha256"] = funding_config_sha256(moved)
     with pytest.raises(ConfigError, match=r"call.pool is not the locked rules' pool"):
         build_funding_bundle(moved, make_ledger(), "0.1.0")
+
+
+@pytest.mark.packaging
+def test_the_auditors_tool_audits_a_funding_bundle(tmp_path: Path, write: Write) -> None:
+    """``pb-audit.pyz`` run by a Python with nothing installed gives pb audit's verdict."""
+    import subprocess
+    import sys
+    import venv
+
+    from pb import auditool
+
+    tool = tmp_path / auditool.FILENAME
+    auditool.write(tool)
+    venv.EnvBuilder(with_pip=False).create(tmp_path / "bare")
+    python = tmp_path / "bare" / "bin" / "python"
+    good = write(build_funding_bundle(make_call(RULES[1]), make_ledger(), "0.1.0"))
+    files = members(good.read_bytes())
+    files[LEDGER] = files[LEDGER].replace(b",true\n", b",false\n", 1)
+    bad = write(rezip(files, fix_digests=True))
+    for path, expected in ((good, 0), (bad, 1)):
+        result = subprocess.run(
+            [python, "-I", tool, "audit", path], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert result.returncode == expected, result.stderr
+        ours = subprocess.run(
+            [sys.executable, "-m", "pb.audit", path], capture_output=True, text=True
+        )
+        assert (result.stdout, result.stderr) == (ours.stdout, ours.stderr)
+    assert "✗ matches" in result.stdout
