@@ -10,6 +10,7 @@ from string import Template
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.audit.funding_verify import audit_funding_bundle
 from pb.config import Settings
@@ -57,9 +58,9 @@ def test_payment_page_qr_code_scans_as_the_payment(
     close(db, f)
     login(phone, f.emails["marie"])
     phone.goto(f"/pledges/{f.pledge_ids[0]}/pay")
-    assert phone.get_by_role("heading", name="Scan with your banking app").is_visible()
+    expect(phone.get_by_role("heading", name="Scan with your banking app")).to_be_visible()
     qr = phone.get_by_role("img", name="Payment QR code")
-    assert qr.is_visible()
+    expect(qr).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     box = qr.bounding_box()
     assert box["width"] >= 200  # large enough for another phone's camera
@@ -81,7 +82,7 @@ def test_payment_page_qr_code_scans_as_the_payment(
         "",
         reference,
     ]
-    assert phone.get_by_text(payments.grouped(reference), exact=True).is_visible()
+    expect(phone.get_by_text(payments.grouped(reference), exact=True)).to_be_visible()
 
 
 def test_staff_import_a_statement_and_publish_the_match(
@@ -98,7 +99,7 @@ def test_staff_import_a_statement_and_publish_the_match(
     login(page, "sam@example.org")
     page.goto(f"/funding/{f.call_id}/collection")
     page.get_by_role("button", name="Close pledging").click()
-    assert page.get_by_text("Campaigns that succeeded: 1; failed: 1.").is_visible()
+    expect(page.get_by_text("Campaigns that succeeded: 1; failed: 1.")).to_be_visible()
 
     refs = [payments.reference_for(i) for i in f.pledge_ids]
     statement = Template((DATA / "camt053_v02.xml").read_text(encoding="utf-8")).substitute(
@@ -108,19 +109,19 @@ def test_staff_import_a_statement_and_publish_the_match(
     path.write_text(statement, encoding="utf-8")
     page.get_by_label("Statement file").set_input_files(str(path))
     page.get_by_role("button", name="Import").click()
-    assert page.get_by_text("2 pledges fulfilled. 1 partial payment.").is_visible()
-    assert page.get_by_text("1 line was already imported and is ignored").is_visible()
+    expect(page.get_by_text("2 pledges fulfilled. 1 partial payment.")).to_be_visible()
+    expect(page.get_by_text("1 line was already imported and is ignored")).to_be_visible()
     # The hall rent is not a pledge: set it aside.
     page.get_by_role("button", name="Set aside: pays no pledge").click()
-    assert page.get_by_text("No line waits to be matched.").is_visible()
+    expect(page.get_by_text("No line waits to be matched.")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.get_by_role("link", name="The match: draft and publication").click()
     page.get_by_role("button", name="Compute the match").click()
-    assert page.get_by_text("Review it, then publish it.").is_visible()
+    expect(page.get_by_text("Review it, then publish it.")).to_be_visible()
     page.get_by_label("I have reviewed the match.").check()
     page.get_by_role("button", name="Publish the match").click()
-    assert page.get_by_text("The match is published. It is final.").is_visible()
+    expect(page.get_by_text("The match is published. It is final.")).to_be_visible()
     with page.expect_download() as info:
         page.get_by_role("link", name="Download the funding bundle").click()
     bundle = tmp_path / "funding.zip"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from pb.config import Settings
@@ -40,8 +41,8 @@ def test_pledge_and_cancel_on_a_phone(
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
     log_in(page, "rosa@example.org", f"/campaigns/{campaign_id}")
-    assert page.get_by_role("heading", name="Community garden").is_visible()
-    assert page.get_by_text("1 backer").is_visible()
+    expect(page.get_by_role("heading", name="Community garden")).to_be_visible()
+    expect(page.get_by_text("1 backer")).to_be_visible()
     estimate = page.locator("#estimate")
     assert "Your €10.00 brings about" in estimate.inner_text()
     page.get_by_label("Amount (EUR)").fill("100")
@@ -51,13 +52,13 @@ def test_pledge_and_cancel_on_a_phone(
     page.get_by_label("Name shown to others (optional)").fill("Rosa")
     page.get_by_role("button", name="Pledge", exact=True).click()
     page.get_by_role("heading", name="My pledges").wait_for()
-    assert page.get_by_text("Your pledge of €100.00 is recorded").is_visible()
-    assert page.get_by_text("shown as Rosa").is_visible()
+    expect(page.get_by_text("Your pledge of €100.00 is recorded")).to_be_visible()
+    expect(page.get_by_text("shown as Rosa")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.get_by_role("button", name="Cancel this pledge").click()
     page.get_by_text("Your pledge is cancelled.").wait_for()
-    assert page.locator(".badge", has_text="Cancelled").is_visible()
+    expect(page.locator(".badge", has_text="Cancelled")).to_be_visible()
     context.close()
     assert errors == []
     states = db.read_sync(
@@ -78,11 +79,11 @@ def test_sign_up_for_a_task_on_a_phone(
     context = browser.new_context(base_url=live_server, java_script_enabled=javascript, **PHONE)
     page = context.new_page()
     log_in(page, "rosa@example.org", f"/campaigns/{campaign_id}")
-    assert page.get_by_text("2 volunteers needed").is_visible()
+    expect(page.get_by_text("2 volunteers needed")).to_be_visible()
     page.get_by_role("button", name="Sign up").click()
     page.get_by_text("Thank you! Your place is booked.").wait_for()
-    assert page.get_by_text("1 of 2 places taken").is_visible()
+    expect(page.get_by_text("1 of 2 places taken")).to_be_visible()
     page.goto("/pledges")
-    assert page.get_by_text("Time pledged: 2 hours. Time given: 0 hours.").is_visible()
+    expect(page.get_by_text("Time pledged: 2 hours. Time given: 0 hours.")).to_be_visible()
     context.close()
     assert db.read_sync(lambda s: len(s.scalars(select(TaskSignup)).all())) == 1

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from starlette.applications import Starlette
 
 from pb.config import Settings
@@ -60,7 +61,7 @@ def test_register_verify_by_mail_and_vote(
     page.get_by_label("Password", exact=True).fill("first secret pass")
     page.get_by_label("Password again").fill("first secret pass")
     page.get_by_role("button", name="Create my account").click()
-    assert page.get_by_role("heading", name="Check your mail").is_visible()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
 
     text = wait_for_mail(smtp_server, 1)
     message = smtp_server.inbox.messages[0]
@@ -75,13 +76,13 @@ def test_register_verify_by_mail_and_vote(
     page.get_by_label("Password").fill("first secret pass")
     page.get_by_role("button", name="Log in").click()
     page.goto(f"/rounds/{rid}/vote")
-    assert page.get_by_text("first confirm your email address").is_visible()
+    expect(page.get_by_text("first confirm your email address")).to_be_visible()
     assert page.get_by_role("link", name="Fill in the city-wide ballot").count() == 0
 
     # The link leads back to the voting page the resident signed up from.
     page.goto(link)
     page.get_by_role("button", name="Confirm my address").click()
-    assert page.get_by_text("Your email address is confirmed. Thank you!").is_visible()
+    expect(page.get_by_text("Your email address is confirmed. Thank you!")).to_be_visible()
     assert page.url == f"{live_server}/rounds/{rid}/vote"
     page.get_by_role("link", name="Fill in the city-wide ballot").click()
     page.get_by_label("citywide project 0").check()
@@ -105,15 +106,15 @@ def test_forgotten_password_by_mail(
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill("u@example.org")
     page.get_by_role("button", name="Send me a link").click()
-    assert page.get_by_role("heading", name="Check your mail").is_visible()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
     text = wait_for_mail(smtp_server, 1)
     link = re.search(r"http://\S+/password/reset\?token=\S+", text).group(0)  # type: ignore[union-attr]
     page.goto(link)
     page.get_by_label("New password", exact=True).fill("a brand new pass")
     page.get_by_label("New password again").fill("a brand new pass")
     page.get_by_role("button", name="Save the new password").click()
-    assert page.get_by_text("Your password is changed").is_visible()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
     page.get_by_label("Email").fill("u@example.org")
     page.get_by_label("Password").fill("a brand new pass")
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("You are logged in.").is_visible()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()

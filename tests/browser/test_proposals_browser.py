@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.config import Settings
 from pb.db import Database
@@ -53,7 +54,7 @@ def test_propose_review_and_see_on_the_ballot(
     page.get_by_label("Estimated cost (EUR)").fill("12,000")
     page.get_by_label("Area").select_option(label="Riverside")
     page.get_by_role("button", name="Publish my proposal").click()
-    assert page.get_by_text("Thank you! Your proposal is published.").is_visible()
+    expect(page.get_by_text("Thank you! Your proposal is published.")).to_be_visible()
     proposal_url = page.url
     logout(page)
 

@@ -86,17 +86,17 @@ def test_publish_read_check_and_audit(
     page.goto(f"/rounds/{rid}")
     page.get_by_role("link", name="Results").click()
     page.get_by_role("button", name="Count the ballots").click()
-    assert page.get_by_text("Review the results, then publish them.").is_visible()
+    expect(page.get_by_text("Review the results, then publish them.")).to_be_visible()
     page.get_by_role("button", name="Publish the results").click()
     expect(page.get_by_text("Published results are final")).to_be_visible()
     page.get_by_role("button", name="Yes, publish them").click()
-    assert page.get_by_text("The results are published.").is_visible()
+    expect(page.get_by_text("The results are published.")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     page.goto(f"/rounds/{rid}")
     page.get_by_role("link", name="Results").click()
-    assert page.get_by_role("heading", name="How the winners were chosen").is_visible()
-    assert page.get_by_text("9 ballots were cast.").is_visible()
+    expect(page.get_by_role("heading", name="How the winners were chosen")).to_be_visible()
+    expect(page.get_by_text("9 ballots were cast.")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     charts_keep_their_height(page, bars=3)
     with page.expect_download() as info:
@@ -109,6 +109,6 @@ def test_publish_read_check_and_audit(
     page.get_by_role("link", name="Check that your ballot is in the published files").click()
     page.get_by_label("Receipt code").fill(receipt)
     page.get_by_role("button", name="Check").click()
-    assert page.get_by_text("this ballot is in the published ballot files").is_visible()
+    expect(page.get_by_text("this ballot is in the published ballot files")).to_be_visible()
     context.close()
     assert errors == []

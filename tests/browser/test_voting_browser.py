@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.config import Settings
 from pb.db import Database
@@ -62,7 +63,7 @@ def test_vote_on_a_phone(
     if javascript:
         page.locator("#feedback").get_by_text(feedback).wait_for(timeout=5000)
     page.get_by_role("button", name="Review my ballot").click()
-    assert page.get_by_role("heading", name="Check your ballot").is_visible()
+    expect(page.get_by_role("heading", name="Check your ballot")).to_be_visible()
     page.get_by_role("button", name="Cast my ballot").click()
     page.get_by_role("heading", name="Thank you for voting").wait_for()
     code = page.locator(".receipt-code code").inner_text()
@@ -72,9 +73,9 @@ def test_vote_on_a_phone(
     page.goto("/receipts")
     page.get_by_label("Receipt code").fill(code.lower())
     page.get_by_role("button", name="Check").click()
-    assert page.get_by_text("This ballot is in the ballot log.").is_visible()
+    expect(page.get_by_text("This ballot is in the ballot log.")).to_be_visible()
     page.goto(f"/rounds/{rid}/vote")
-    assert page.get_by_text("Thank you. Ballots are final.").is_visible()
+    expect(page.get_by_text("Thank you. Ballots are final.")).to_be_visible()
     context.close()
     assert errors == []
     assert projects
