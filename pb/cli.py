@@ -1,29 +1,50 @@
 """The ``pb`` command (see DESIGN.md for the contract scripts and auditors rely on).
 
-Mistakes print a one-line message and exit with status 2, never a traceback.
+Mistakes print a one-line message and exit with status 2, never a traceback: bad arguments,
+bad input, an unreachable database, and a broken install (a missing folder or dependency).
+
+``pb audit`` and ``pb tally`` belong to the pure packages: :mod:`pb.offline` hands them the
+rest of the command line untouched, so their options, ``--help`` and output are the same as
+``python3 pb-audit.pyz audit|tally``, and nothing of the web or database stack is imported
+for them.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-
-from pb import clock
+from pb import __version__, clock, offline
 from pb.errors import PbError, ValidationError
 
 if TYPE_CHECKING:
     from pb.config import Settings
     from pb.db import Database
-from pb.models import Role
 
 
 class UsageError(PbError):
     pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, reporting a mistake on one line (with where to find help), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see `{self.prog} --help`\n")
+
+
+def installed_version() -> str:
+    """pb's version from the installed package's metadata (pb.__version__ from a bare checkout)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("pb")
+    except metadata.PackageNotFoundError:
+        return __version__
 
 
 def _settings() -> Settings:
@@ -32,11 +53,26 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pb import migrations
+    from pb import migrations, resources
     from pb.web import serve
 
     settings = _settings()
+    if not settings.trusted_hosts and not _is_loopback(args.host):
+        raise UsageError(
+            f"serving on {args.host} needs PB_TRUSTED_HOSTS, the host names pb answers to"
+            " (e.g. PB_TRUSTED_HOSTS=pb.example.org); see docs/deployment.md"
+        )
+    resources.check_installation(settings.locales)
     migrations.upgrade(settings.database_url)
     serve.run(args.host, args.port, args.workers)
     return 0
@@ -52,8 +88,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_revision(args: argparse.Namespace) -> int:
-    from pb import migrations
+    from pb import migrations, resources
 
+    if not resources.is_checkout():
+        raise UsageError(
+            "pb db revision writes a new migration into a source checkout; run it from one"
+        )
     migrations.revision(_settings().database_url, args.message)
     return 0
 
@@ -90,6 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    from pb.models import Role
     from pb.passwords import Passwords
     from pb.services import accounts
 
@@ -128,22 +169,31 @@ def cmd_mail_send(args: argparse.Namespace) -> int:
             time.sleep(settings.mail_poll_seconds)
 
 
-def cmd_tally(args: argparse.Namespace) -> int:
-    from pb.tally.cli import main as tally_main
-
-    code: int = tally_main(args.rest)
-    return code
+def cmd_offline(args: argparse.Namespace) -> int:
+    return offline.run(args.command, args.rest)
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    from pb.audit.cli import main as audit_main
+def cmd_build_audit_tool(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
-    code: int = audit_main(args.rest)
-    return code
+    from pb import auditool
+
+    path = Path(args.out)
+    try:
+        tool = auditool.write(path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the file: {exc.strerror or exc}") from None
+    print(f"{tool.sha256}  {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pb", description="Participatory budgeting for towns.")
+    from pb.models import Role
+
+    parser = Parser(prog="pb", description="Participatory budgeting for towns.")
+    parser.add_argument(
+        "--version", action="version", version=f"pb {installed_version()}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the web app (migrates the database first)")
@@ -189,19 +239,42 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--once", action="store_true", help="send what is due, then exit (for cron)")
     send.set_defaults(func=cmd_mail_send)
 
-    tally = sub.add_parser("tally", help="tally one pabulib file", add_help=False)
-    tally.add_argument("rest", nargs=argparse.REMAINDER)
-    tally.set_defaults(func=cmd_tally)
+    # Listed for `pb --help`; main() hands their arguments to pb.offline before parsing.
+    for name, text in (
+        ("tally", "tally one pabulib file"),
+        ("audit", "verify a ballot bundle offline"),
+    ):
+        offline_command = sub.add_parser(name, help=text, add_help=False)
+        offline_command.add_argument("rest", nargs=argparse.REMAINDER)
+        offline_command.set_defaults(func=cmd_offline)
 
-    audit = sub.add_parser("audit", help="verify a ballot bundle offline", add_help=False)
-    audit.add_argument("rest", nargs=argparse.REMAINDER)
-    audit.set_defaults(func=cmd_audit)
+    tool = sub.add_parser(
+        "build-audit-tool",
+        help="write pb-audit.pyz, the auditors' zipapp, and print its SHA-256",
+        description="Write pb-audit.pyz (pb.audit and pb.tally as a zipapp that needs only "
+        "Python) to OUT and print its SHA-256. The same source always gives the same bytes.",
+    )
+    tool.add_argument("out", metavar="OUT", help="where to write it, e.g. pb-audit.pyz")
+    tool.set_defaults(func=cmd_build_audit_tool)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run ``pb`` with ``argv`` (default: the process's arguments); return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in offline.COMMANDS:
+        return offline.run(args[0], args[1:])
+    try:
+        return _run(args)
+    except ModuleNotFoundError as exc:
+        print(f"pb: broken installation: {exc}; reinstall pb", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str]) -> int:
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    args = build_parser().parse_args(argv)
     try:
         result: int = args.func(args)
         return result
@@ -212,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pb: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
-        print(f"pb: cannot use the database: {exc.orig}", file=sys.stderr)
+        print(f"pb: cannot use the database: {exc.orig}".splitlines()[0], file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
         print(

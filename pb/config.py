@@ -70,6 +70,27 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
+PB_FILES = ("secret_key", "pb.sqlite3")
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and its parents) if needed, readable by its owner only (0700): it holds
+    the secret key, the SQLite database and pb's other files. A folder made by an earlier
+    version (0755) is tightened too, if it is ours and holds pb's files (never, say, /tmp)."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+        return
+    info = path.stat()
+    if (
+        info.st_mode & 0o077
+        and hasattr(os, "getuid")
+        and info.st_uid == os.getuid()
+        and any((path / name).exists() for name in PB_FILES)
+    ):
+        path.chmod(0o700)
+
+
 def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
     given = env.get("PB_SECRET_KEY", "")
     if given:
@@ -80,7 +101,7 @@ def _secret_key(env: Mapping[str, str], var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(var_dir)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -93,8 +114,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     var_dir = Path(env.get("PB_VAR_DIR", "var")).resolve()
     database_url = env.get("PB_DATABASE_URL") or f"sqlite:///{var_dir / 'pb.sqlite3'}"
-    if database_url.startswith("sqlite:///"):
-        var_dir.mkdir(parents=True, exist_ok=True)
+    if database_url.startswith("sqlite:///") or var_dir.exists():
+        make_private_dir(var_dir)
     locale = env.get("PB_DEFAULT_LOCALE", "en")
     if locale not in SUPPORTED_LOCALES:
         raise ConfigError(

@@ -16,6 +16,7 @@ import collections
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -48,6 +50,8 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten, not left in free pages (see Database.scrub).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -97,6 +101,19 @@ def writer_queue(engine: Engine) -> WriterQueue | None:
     return WriterQueue(database + "-writers")
 
 
+def private_sqlite_file(path: str) -> None:
+    """Create the database file readable by its owner only (0600), or make it so. SQLite gives
+    the files it creates beside it (``-wal``, ``-shm``) the database file's permissions."""
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError):  # no folder: SQLite says so
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(name).st_mode & 0o777 != 0o600:
+                os.chmod(name, 0o600)
+
+
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL.
 
@@ -106,6 +123,12 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     that churn took more CPU than the queries)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if (
+            parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")
+        ):
+            private_sqlite_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         _setup_sqlite(engine)
         return engine
@@ -155,6 +178,35 @@ class Database:
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(self.read_sync, fn, *args, **kwargs)
+
+    def scrub_sync(self) -> None:
+        """Remove what deleted and rewritten rows left in the database files, after a commit.
+
+        Run after :func:`pb.services.ballot_log.seal_participation`: on PostgreSQL,
+        ``VACUUM FULL participation`` writes the table and its index anew (without the old row
+        versions, which kept the order and transaction ids of casting); on SQLite, ``VACUUM``
+        rebuilds the file in key order, and the write-ahead log, which held each cast's pages
+        in turn, is emptied and truncated."""
+        # What it cleans up is committed already: a failure is logged, not the caller's.
+        try:
+            if self.is_sqlite:
+                with self._queue.turn() if self._queue else contextlib.nullcontext():
+                    raw = self.engine.raw_connection()
+                    try:
+                        cursor = raw.cursor()
+                        cursor.execute("VACUUM")
+                        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        cursor.close()
+                    finally:
+                        raw.close()
+                return
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM FULL participation")
+        except (DBAPIError, sqlite3.Error):
+            log.exception("could not vacuum the database after sealing participation")
+
+    async def scrub(self) -> None:
+        await run_in_threadpool(self.scrub_sync)
 
     def close(self) -> None:
         self.engine.dispose()

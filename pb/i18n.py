@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import io
 from decimal import Decimal
-from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
@@ -21,7 +20,9 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import NullTranslations, Translations
 
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+from pb import resources
+
+TRANSLATIONS_DIR = resources.translations_dir()
 
 _locale: contextvars.ContextVar[str] = contextvars.ContextVar("pb_locale", default="en")
 

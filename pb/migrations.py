@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 
+from pb import resources
 from pb.db import make_engine
+from pb.errors import PbError
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+
+class MigrationError(PbError):
+    """The migrations cannot run, e.g. the database was migrated by a newer pb."""
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(resources.alembic_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
@@ -26,7 +29,11 @@ def upgrade(url: str, revision: str = "head") -> None:
         with engine.begin() as conn:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            try:
+                command.upgrade(cfg, revision)
+            except CommandError as exc:
+                hint = " (migrated by a newer pb?)" if "Can't locate revision" in str(exc) else ""
+                raise MigrationError(f"cannot migrate the database: {exc}{hint}") from None
     finally:
         engine.dispose()
 

@@ -174,3 +174,42 @@ def test_batcher_thread_stops_when_idle_and_starts_again(db: Database) -> None:
     assert not threads[0].is_alive(), "the idle writer thread did not stop"
     assert run(lambda: batcher.submit("two")) == "TWO"
     assert threads[1] is not threads[0]
+
+
+def test_var_folder_and_sqlite_files_are_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from pb import migrations
+    from pb.config import load_settings
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    previous = os.umask(0o022)  # the usual umask: files 0644, folders 0755
+    try:
+        var = tmp_path / "var"
+        settings = load_settings({"PB_VAR_DIR": str(var)})  # a first local run
+        migrations.upgrade(settings.database_url)
+        db = Database(make_engine(settings.database_url))
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            names = {p.name for p in var.iterdir()}
+            assert {"pb.sqlite3", "pb.sqlite3-wal", "pb.sqlite3-shm", "secret_key"} <= names
+            assert mode(var) == 0o700
+            for name in names:
+                assert mode(var / name) == 0o600, name
+        db.engine.dispose()
+        # A folder and database left readable by an earlier version are tightened.
+        var.chmod(0o755)
+        (var / "pb.sqlite3").chmod(0o644)
+        settings = load_settings({"PB_VAR_DIR": str(var)})
+        make_engine(settings.database_url).dispose()
+        assert (mode(var), mode(var / "pb.sqlite3")) == (0o700, 0o600)
+        # Someone else's folder (no pb files in it) is left alone.
+        shared = tmp_path / "shared"
+        shared.mkdir(mode=0o755)
+        load_settings({"PB_VAR_DIR": str(shared), "PB_DATABASE_URL": "sqlite:///:memory:"})
+        assert mode(shared) == 0o755
+    finally:
+        os.umask(previous)

@@ -49,6 +49,23 @@ def test_pure_packages_import_only_the_standard_library(
                 assert top in sys.stdlib_module_names or top == "__future__", (path.name, name)
 
 
+@pytest.mark.parametrize("module", ["offline.py", "auditool.py"])
+def test_the_auditors_tool_stays_pure(module: str) -> None:
+    """pb-audit.pyz holds pb/__init__.py and pb/offline.py beside pb.tally and pb.audit, and
+    pb.auditool builds it from a checkout with nothing installed: standard library only."""
+    for name in imports(PB / module):
+        top = name.split(".")[0]
+        if top == "pb":
+            assert name == "pb" or within(name, ("pb.tally", "pb.audit")), (module, name)
+        else:
+            assert top in sys.stdlib_module_names or top == "__future__", (module, name)
+
+
+def test_the_package_itself_imports_nothing() -> None:
+    # `import pb` runs before every tally and audit, in the zipapp too: keep it a version string.
+    assert imports(PB / "__init__.py") == set()
+
+
 @pytest.mark.parametrize("package", ["tally", "audit"])
 def test_pure_modules_stay_small(package: str) -> None:
     for path in (PB / package).glob("*.py"):

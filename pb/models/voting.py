@@ -2,14 +2,26 @@
 
 *Who voted* and *what was chosen* share no key: a participation row has no id, no time and no
 channel, only the round, the ballot slot and a keyed hash of the voter; a ballot record has no
-voter at all and no time finer than the day. Secrecy rests on this design and on the operator.
+voter at all and no time finer than the day. Nor may the storage order pair them: participation
+is keyed, and on SQLite stored (``WITHOUT ROWID``), by the keyed hash first, and when voting
+closes each round's rows are written again in that order
+(:func:`pb.services.ballot_log.seal_participation`). docs/voting.md says what an operator can
+and cannot learn.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pb.models.base import Base, UTCDateTime
@@ -18,15 +30,19 @@ from pb.models.base import Base, UTCDateTime
 class Participation(Base):
     """A voter has cast the ballot of one slot ("citywide" or "district") of a round.
 
-    The primary key makes a second ballot impossible, whatever the concurrency."""
+    The primary key makes a second ballot impossible, whatever the concurrency. It begins with
+    the keyed voter hash, and SQLite keeps the rows in its order (no rowid), so the stored order
+    says nothing about the order of casting."""
 
     __tablename__ = "participation"
-
-    round_id: Mapped[int] = mapped_column(
-        ForeignKey("round.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        PrimaryKeyConstraint("voter_key", "round_id", "slot"),
+        {"sqlite_with_rowid": False},
     )
-    slot: Mapped[str] = mapped_column(String(20), primary_key=True)
-    voter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    voter_key: Mapped[str] = mapped_column(String(64))
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(20))
 
 
 class BallotRecord(Base):

@@ -22,7 +22,8 @@ from pb.models import LoginFailure, Role, User, UserSession
 from pb.passwords import MAX_LENGTH, MIN_LENGTH
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-# Only touch last_seen_at when it is older than this, so reading a page is not a write.
+# Only touch last_seen_at when it is older than this (or than a quarter of the idle limit, if
+# shorter), so reading a page is rarely a write and an active session never goes idle.
 TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
@@ -199,7 +200,7 @@ def load_session(
         session_id=user_session.id,
         email_verified=user.email_verified_at is not None,
     )
-    return current, now - user_session.last_seen_at > TOUCH_EVERY
+    return current, now - user_session.last_seen_at > min(TOUCH_EVERY, idle / 4)
 
 
 def touch_session(session: Session, session_id: int) -> None:
@@ -214,6 +215,21 @@ def revoke_session(session: Session, token: str) -> None:
         .where(UserSession.token_hash == token_digest(token), UserSession.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+
+
+def purge_ended_sessions(session: Session, idle: dt.timedelta, absolute: dt.timedelta) -> int:
+    """Delete the sessions that have ended (logged out, revoked, idle or too old); return how
+    many. Run when a round's voting ends: their times of login and last use would give the
+    order in which account voters were active, close to the order of the ballot log."""
+    now = clock.now()
+    result = session.execute(
+        delete(UserSession).where(
+            (UserSession.revoked_at.is_not(None))
+            | (UserSession.last_seen_at < now - idle)
+            | (UserSession.created_at < now - absolute)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def revoke_all_sessions(session: Session, user_id: int) -> None:

@@ -19,12 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from pb.audit import canonical_bytes, genesis_record, next_hash, normalize_receipt
 from pb.audit.bundle import district_member
-from pb.models import BallotRecord, Phase, Round, RoundResult
+from pb.models import BallotRecord, Participation, Phase, Round, RoundResult
 
 # pg_advisory_xact_lock(class, object): the class names "a round's ballot chain" in pb.
 CHAIN_LOCK_CLASS = 0x70620001
@@ -175,6 +175,32 @@ class Appender:
 
     def close(self) -> None:
         self.cursor.close()
+
+
+def seal_participation(session: Session, round_id: int) -> int:
+    """Write the round's participation rows again, in the order of their key (the keyed voter
+    hash), so that nothing stored orders them the way the ballots were cast; return how many.
+
+    Called in the transaction that ends a round's voting (staff closing it early), and in each
+    count and the publication (paper ballots may still be entered after the last day). Until
+    then on PostgreSQL the rows' physical order (``ctid``) and transaction ids (``xmin``) follow
+    the casting; rewritten, they all carry this transaction's id and stand in key order. The
+    old row versions stay in the files until :meth:`pb.db.Database.scrub` (run after commit)
+    vacuums them away. On SQLite the table has no rowid and is kept in key order anyway; the
+    rewrite also lays out its pages in that order."""
+    rows = session.execute(
+        select(Participation.voter_key, Participation.round_id, Participation.slot)
+        .where(Participation.round_id == round_id)
+        .order_by(Participation.voter_key, Participation.slot)
+    ).all()
+    if not rows:
+        return 0
+    session.execute(delete(Participation).where(Participation.round_id == round_id))
+    session.execute(
+        insert(Participation),
+        [{"voter_key": v, "round_id": r, "slot": s} for v, r, s in rows],
+    )
+    return len(rows)
 
 
 def ensure_genesis(session: Session, rnd: Round, config: dict[str, Any]) -> tuple[int, str]:

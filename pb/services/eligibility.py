@@ -31,13 +31,16 @@ MAX_CODES = 5_000
 MAX_CENSUS_ROWS = 500_000
 
 
-def _normalize(text: str) -> str:
+def normalize_identifier(text: str) -> str:
+    """A census identifier (or proof, or district name) as compared: NFKC, case-folded, without
+    any whitespace. The lookup and the guessing throttle both use it, so a variant that finds
+    the same resident also counts against the same budget."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return "".join(folded.split())
 
 
 def keyed_hash(secret: str, purpose: str, *parts: str) -> str:
-    message = "\x1f".join(_normalize(p) for p in parts).encode()
+    message = "\x1f".join(normalize_identifier(p) for p in parts).encode()
     return hmac.new(
         secret.encode(), f"pb.{purpose}:".encode() + message, hashlib.sha256
     ).hexdigest()
@@ -70,7 +73,8 @@ def import_census(session: Session, actor_id: int, round_id: int, data: bytes, s
     if len(rows) - 1 > MAX_CENSUS_ROWS:
         raise ValidationError({"file": _("At most %(n)s rows at a time.", n=MAX_CENSUS_ROWS)})
     districts = {
-        _normalize(name): i for i, name in session.execute(select(District.id, District.name)).all()
+        normalize_identifier(name): i
+        for i, name in session.execute(select(District.id, District.name)).all()
     }
     existing = set(
         session.scalars(select(CensusEntry.id_hash).where(CensusEntry.round_id == round_id))
@@ -85,7 +89,7 @@ def import_census(session: Session, actor_id: int, round_id: int, data: bytes, s
             )
         district_id = None
         if len(row) > 2 and row[2].strip():
-            district_id = districts.get(_normalize(row[2]))
+            district_id = districts.get(normalize_identifier(row[2]))
             if district_id is None:
                 raise ValidationError(
                     {
@@ -199,6 +203,12 @@ def check_code(session: Session, round_id: int, text: str, secret: str) -> Voter
     if row is None:
         return None
     return Voter(f"code:{row.code_hash}", row.district_id)
+
+
+def code_round(session: Session, text: str, secret: str) -> int | None:
+    """The round an access code belongs to, if it is one."""
+    code_hash = keyed_hash(secret, "code", normalize_code(text))
+    return session.scalar(select(AccessCode.round_id).where(AccessCode.code_hash == code_hash))
 
 
 @dataclass(frozen=True)

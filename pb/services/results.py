@@ -56,6 +56,7 @@ def tally_round(
     config = voting.config_of(session, rnd)
     ballot_log.ensure_genesis(session, rnd, config)
     session.flush()
+    ballot_log.seal_participation(session, round_id)
     records, hashes = chain(session, round_id)
     data = results_bytes(config, ballots_by_district(records)).decode()
     result = session.get(RoundResult, round_id)
@@ -91,6 +92,7 @@ def publish(session: Session, actor_id: int | None, round_id: int, today: dt.dat
         raise ValidationError(
             {"": _("Ballots were added after the count. Count again, review, then publish.")}
         )
+    ballot_log.seal_participation(session, round_id)
     result.published_at = clock.now()
     rnd.phase_override = Phase.RESULTS
     audit.record(

@@ -28,7 +28,7 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import audit
+from pb.services import audit, ballot_log
 
 RULES = (
     "greedy",
@@ -299,6 +299,34 @@ def get_round(session: Session, round_id: int) -> Round:
     return rnd
 
 
+@dataclass(frozen=True)
+class Visibility:
+    draft: bool  # a draft: only staff may see it
+    settled: bool  # its rules are locked: it can never be a draft again
+
+
+def visibility(
+    session: Session, today: dt.date, round_id: int | None = None, proposal_id: int | None = None
+) -> Visibility:
+    """Whether a round (given, or the one of a proposal) is a draft, which only staff may see.
+    A missing round is neither. Reads three columns: it runs before every round-scoped page
+    for non-staff (and the answer for a locked round may be kept: it cannot change)."""
+    query = select(Round.proposals_from, Round.phase_override, Round.config_sha256)
+    if round_id is not None:
+        query = query.where(Round.id == round_id)
+    else:
+        query = query.join(Proposal, Proposal.round_id == Round.id).where(
+            Proposal.id == proposal_id
+        )
+    row = session.execute(query).first()
+    if row is None:
+        return Visibility(draft=False, settled=False)
+    proposals_from, override, locked = row
+    # As effective_phase: the dates say draft, and staff opened no later phase.
+    draft = today < proposals_from and (override is None or override is Phase.DRAFT)
+    return Visibility(draft=draft, settled=locked is not None)
+
+
 def update_round(
     session: Session, actor_id: int, round_id: int, data: RoundInput, today: dt.date
 ) -> Round:
@@ -425,12 +453,64 @@ def advance_phase(session: Session, actor_id: int, round_id: int, today: dt.date
     )
     if following is Phase.VOTING:
         lock(session, rnd)
+    if current is Phase.VOTING:
+        ballot_log.seal_participation(session, rnd.id)
     return following
 
 
 def check_ready_for_voting(session: Session, rnd: Round) -> None:
+    """Refuse to open voting on a ballot residents could not fill: one with no project."""
     if not ballot_projects(session, rnd.id):
         raise ValidationError({"": _("Accept at least one proposal before voting opens.")})
+    empty = empty_ballots(session, rnd)
+    if empty:
+        raise ValidationError(
+            {
+                "": _(
+                    "These ballots have no accepted project: %(names)s. Accept a project for "
+                    "each, or give the district no budget, before voting opens.",
+                    names=", ".join(empty),
+                )
+            }
+        )
+
+
+def _ballot_name(district: dict[str, Any]) -> str:
+    return _("City-wide") if district["key"] == "citywide" else str(district["name"])
+
+
+def empty_ballots(session: Session, rnd: Round) -> list[str]:
+    """The names of the ballots of ``rnd`` that have no accepted project."""
+    return [
+        _ballot_name(d) for d in canonical_config(session, rnd)["districts"] if not d["projects"]
+    ]
+
+
+def ballot_warnings(session: Session, rnd: Round) -> list[str]:
+    """What staff should fix before voting opens: ballots without a project, and projects that
+    cost more than their ballot's whole budget (they could never be funded)."""
+    warnings = []
+    empty = empty_ballots(session, rnd)
+    if empty:
+        warnings.append(
+            _(
+                "These ballots have no accepted project yet: %(names)s. Voting cannot open "
+                "until each has one.",
+                names=", ".join(empty),
+            )
+        )
+    for district in canonical_config(session, rnd)["districts"]:
+        for project in district["projects"]:
+            if project["cost"] > district["budget"]:
+                warnings.append(
+                    _(
+                        "“%(title)s” costs more than the whole budget of %(ballot)s: it can "
+                        "never be funded.",
+                        title=project["title"],
+                        ballot=_ballot_name(district),
+                    )
+                )
+    return warnings
 
 
 def ballot_projects(session: Session, round_id: int) -> list[Proposal]:

@@ -23,8 +23,9 @@ from pb.audit import ballot_problems, ballot_record, new_receipt_code
 from pb.audit.config import config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
+from pb.i18n import ngettext
 from pb.models import Participation, Phase, Round, VotingScope
-from pb.services import ballot_log, rounds
+from pb.services import audit, ballot_log, rounds
 
 CITYWIDE = "citywide"
 DISTRICT = "district"
@@ -102,9 +103,13 @@ def validate_choices(
     chosen = {pid: v for pid, v in choices.items() if v > 0}
     low, high = method.get("min_choices"), method.get("max_choices")
     if low is not None and len(chosen) < low:
-        errors[""] = _("Choose at least %(n)s projects.", n=low)
+        errors[""] = ngettext(
+            "Choose at least %(num)s project.", "Choose at least %(num)s projects.", low
+        )
     elif high is not None and len(chosen) > high:
-        errors[""] = _("Choose at most %(n)s projects.", n=high)
+        errors[""] = ngettext(
+            "Choose at most %(num)s project.", "Choose at most %(num)s projects.", high
+        )
     elif kind == "knapsack" and sum(costs[p] for p in chosen) > district["budget"]:
         errors[""] = _("The projects you chose cost more than the budget.")
     elif kind == "quadratic" and sum(v * v for v in chosen.values()) > method["credits"]:
@@ -307,6 +312,26 @@ def cast(
     :class:`NotFound`; then nothing is kept."""
     ballot = prepare(session, round_id, slot, district_key, choices, channel, today)
     return append(session, ballot, voter)
+
+
+def cast_paper(
+    session: Session,
+    actor_id: int,
+    round_id: int,
+    slot: str,
+    district_key: str,
+    voter: str,
+    choices: dict[str, int],
+    today: dt.date,
+) -> Receipt:
+    """Cast a paper ballot entered by staff member ``actor_id`` (:func:`cast`), and write to
+    the audit log who entered a paper ballot, in which round and district: never its choices,
+    its receipt or its voter."""
+    receipt = cast(session, round_id, slot, district_key, voter, choices, "paper", today)
+    audit.record(
+        session, actor_id, "ballot.paper", f"round:{round_id}", after={"district": district_key}
+    )
+    return receipt
 
 
 def cast_slots(session: Session, round_id: int, voter: str) -> set[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,6 +12,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from pb import resources
 from pb.config import Settings
 from pb.db import Database, WriteBatcher, make_engine
 from pb.errors import Forbidden, NotFound
@@ -26,6 +26,7 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    audit_tool,
     mail,
     pages,
     paper,
@@ -36,8 +37,6 @@ from pb.web.views import (
     voters,
     voting,
 )
-
-STATIC_DIR = Path(__file__).resolve().parent.parent.parent / "static"
 
 
 def all_routes() -> list[BaseRoute]:
@@ -53,7 +52,8 @@ def all_routes() -> list[BaseRoute]:
         *voters.routes,
         *paper.routes,
         *results.routes,
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        *audit_tool.routes,
+        Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 
 

@@ -20,6 +20,10 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"), _("There is no page at this address.")),
         405: (_("Not allowed"), _("This page cannot be used this way.")),
         409: (_("Not possible now"), _("This cannot be done in the current state.")),
+        413: (
+            _("Too large"),
+            _("What you sent is larger than this page accepts. Send less, or a smaller file."),
+        ),
         422: (_("Something is wrong"), _("The request could not be understood.")),
         429: (_("Too many requests"), _("Wait a few minutes and try again.")),
         500: (_("Something went wrong"), _("An error happened on our side. Try again later.")),

@@ -10,12 +10,17 @@ them (as nginx's ``reuseport`` does). Where ``SO_REUSEPORT`` does not exist, uvi
 supervisor is used.
 
 The supervisor restarts a worker that dies and stops them all on SIGINT or SIGTERM.
+
+The access log leaves out every request of voting (:class:`VotingRequests`): a line per cast
+with the client's address and the second would pair voters with the order of the ballot log.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
+import re
 import signal
 import socket
 import threading
@@ -34,8 +39,39 @@ class AddressInUse(PbError):
     """The address to serve on cannot be bound (taken, or not this machine's)."""
 
 
+# Proving eligibility, the ballot pages, casting, the receipt and the access-code page.
+VOTING_PATHS = re.compile(r"^/(c|receipts|rounds/[^/?]+/(vote|receipt))(?=[/?]|$)")
+
+
+class VotingRequests(logging.Filter):
+    """Keep voting requests out of uvicorn's access log (its record's arguments are the
+    client, the method, the path with its query, the HTTP version and the status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            return VOTING_PATHS.match(args[2]) is None
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up, with voting requests filtered out of the access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["pb_voting"] = {"()": f"{__name__}.VotingRequests"}
+    config["handlers"]["access"]["filters"] = ["pb_voting"]
+    return config
+
+
 def _options(host: str, port: int) -> dict[str, Any]:
-    return {"host": host, "port": port, "proxy_headers": True, "log_level": "info"}
+    return {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "log_level": "info",
+        "log_config": log_config(),
+    }
 
 
 def run(host: str, port: int, workers: int = 1) -> None:

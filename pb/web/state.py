@@ -12,6 +12,7 @@ from pb.config import Settings
 from pb.db import Database, WriteBatcher
 from pb.mail.sender import BackgroundSender
 from pb.passwords import Passwords
+from pb.services import accounts
 from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
 from pb.web.templating import Renderer
@@ -29,6 +30,15 @@ class AppState:
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)
+
+    async def after_seal(self) -> None:
+        """After a transaction that sealed a round's participation (voting closed, a count, the
+        publication): forget ended sessions, whose times would order account voters, and
+        vacuum the old row versions out of the database files (docs/voting.md)."""
+        idle = dt.timedelta(minutes=self.settings.session_idle_minutes)
+        absolute = dt.timedelta(hours=self.settings.session_max_hours)
+        await self.db.write(accounts.purge_ended_sessions, idle, absolute)
+        await self.db.scrub()
 
 
 def state(request: Request) -> AppState:

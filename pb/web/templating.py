@@ -15,10 +15,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pb import __version__, i18n
+from pb import __version__, auditool, i18n, resources
 from pb.web.security import context
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
 def _translate(message: str, **variables: Any) -> str:
@@ -39,9 +37,9 @@ def role_label(role: str) -> str:
     return labels.get(role, role)
 
 
-def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
+def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=jinja2.FileSystemLoader(templates_dir or resources.templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -57,6 +55,7 @@ def make_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
     env.globals["language_name"] = i18n.language_name
     env.globals["version"] = __version__
     env.globals["role_label"] = role_label
+    env.globals["audit_tool"] = auditool.cached  # built when a page first shows its digest
     return env
 
 

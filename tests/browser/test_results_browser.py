@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.audit import audit_bundle
 from pb.config import Settings
@@ -26,6 +27,30 @@ def login(page: Any, email: str) -> None:
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+
+
+CHART_SIZES = (
+    "Array.from(document.querySelectorAll('svg.chart'))"
+    ".map(s => [s.classList.contains('days'), s.getBoundingClientRect().width,"
+    " s.getBoundingClientRect().height])"
+)
+
+
+def charts_keep_their_height(page: Any, bars: int) -> None:
+    """From a 320 px phone to a 1920 px screen, no chart grows taller than it is drawn (one day
+    of ballots once made a 2,400 px bar at laptop width), and none is squashed to nothing."""
+    natural = bars * 36 + 4
+    for width in (320, 360, 1280, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        sizes = page.evaluate(CHART_SIZES)
+        assert len(sizes) == 2, sizes
+        for is_days, w, h in sizes:
+            assert 0 < w <= width, (width, sizes)
+            if is_days:
+                assert h == 140, (width, sizes)
+            else:
+                assert natural * 0.5 <= h <= natural, (width, sizes)
+    page.set_viewport_size({"width": 360, "height": 740})
 
 
 def test_publish_read_check_and_audit(
@@ -63,6 +88,8 @@ def test_publish_read_check_and_audit(
     page.get_by_role("button", name="Count the ballots").click()
     assert page.get_by_text("Review the results, then publish them.").is_visible()
     page.get_by_role("button", name="Publish the results").click()
+    expect(page.get_by_text("Published results are final")).to_be_visible()
+    page.get_by_role("button", name="Yes, publish them").click()
     assert page.get_by_text("The results are published.").is_visible()
     page.get_by_role("button", name="Log out").click()
 
@@ -71,6 +98,7 @@ def test_publish_read_check_and_audit(
     assert page.get_by_role("heading", name="How the winners were chosen").is_visible()
     assert page.get_by_text("9 ballots were cast.").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    charts_keep_their_height(page, bars=3)
     with page.expect_download() as info:
         page.get_by_role("link", name="Download the ballot bundle (zip)").click()
     path = tmp_path / "bundle.zip"

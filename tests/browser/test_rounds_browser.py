@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from pb.config import Settings
 from pb.db import Database
@@ -57,6 +58,8 @@ def test_staff_create_a_round_on_a_phone(
     assert page.get_by_text("The round is created.").is_visible()
     assert page.get_by_text("Preview: residents cannot see this round").is_visible()
     page.get_by_role("button", name="Open the next phase now: Proposals open").click()
+    expect(page.get_by_text("Residents see the round and can propose projects")).to_be_visible()
+    page.get_by_role("button", name="Yes, open it now").click()
     assert page.get_by_text("The next phase is open.").is_visible()
     assert page.get_by_role("link", name="Propose a project").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

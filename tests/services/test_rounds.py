@@ -113,12 +113,28 @@ def test_opening_voting_early_locks_the_configuration(db: Database, staff: int) 
     with pytest.raises(ValidationError, match="Accept at least one proposal"):
         db.write_sync(rounds.advance_phase, staff, round_id, today)
     make_proposal(db, round_id, staff, status=ProposalStatus.ACCEPTED, feasible_cost=5_000_00)
+    # North and South have budgets but no project: their ballots would be empty.
+    with pytest.raises(
+        ValidationError, match="These ballots have no accepted project: North, South"
+    ):
+        db.write_sync(rounds.advance_phase, staff, round_id, today)
+    for n, district in enumerate(districts):
+        make_proposal(
+            db,
+            round_id,
+            staff,
+            f"Bench {n}",
+            district_id=district,
+            status=ProposalStatus.ACCEPTED,
+            feasible_cost=1_000_00,
+        )
     assert db.write_sync(rounds.advance_phase, staff, round_id, today) is Phase.VOTING
     rnd = db.read_sync(rounds.get_round, round_id)
     assert rnd.locked_at is not None and rnd.locked_config is not None
     assert rnd.config_sha256 == hashlib.sha256(rnd.locked_config.encode()).hexdigest()
     config = db.read_sync(rounds.canonical_config, rnd)
     assert [d["key"] for d in config["districts"]] == ["citywide", "north", "south"]
+    assert [len(d["projects"]) for d in config["districts"]] == [1, 1, 1]
     assert config["districts"][0]["projects"] == [
         {"id": "1", "title": "Shade trees", "cost": 5_000_00}
     ]
@@ -186,3 +202,23 @@ def test_duplicate_moves_dates_into_the_future(db: Database, staff: int) -> None
         )
         == source
     )
+
+
+def test_staff_are_warned_of_ballots_that_cannot_work(db: Database, staff: int) -> None:
+    districts = make_districts(db)
+    round_id = make_round(db, districts, staff, "review")
+    make_proposal(db, round_id, staff, status=ProposalStatus.ACCEPTED, feasible_cost=5_000_00)
+    make_proposal(
+        db,
+        round_id,
+        staff,
+        "Swimming pool",
+        district_id=districts[0],
+        status=ProposalStatus.ACCEPTED,
+        feasible_cost=100_000_01,  # one cent more than North's whole budget
+    )
+    warnings = db.read_sync(lambda s: rounds.ballot_warnings(s, rounds.get_round(s, round_id)))
+    assert warnings == [
+        "These ballots have no accepted project yet: South. Voting cannot open until each has one.",
+        "“Swimming pool” costs more than the whole budget of North: it can never be funded.",
+    ]

@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
+from pb.db import Database
 from pb.web.routing import Access, route
+from tests.builders import make_districts, make_round, make_voting_round
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -82,3 +84,21 @@ def test_health(client: TestClient) -> None:
 def test_static_files_set_no_cookies(client: TestClient) -> None:
     assert "set-cookie" not in client.get("/static/style.css").headers
     assert "pb_anon=" in client.get("/").headers["set-cookie"]
+
+
+def test_home_page_leads_to_the_vote(client: TestClient, db: Database) -> None:
+    from tests import frozen
+
+    districts = make_districts(db)
+    proposing = make_round(db, districts, None, "proposals", title="Ideas 2028")  # type: ignore[arg-type]
+    make_round(db, districts, None, "draft", title="Secret draft")  # type: ignore[arg-type]
+    voting = make_voting_round(db, title="Budget 2027")["round_id"]
+    html = client.get("/").text
+    assert "Open now" in html and "Budget 2027" in html and "Ideas 2028" in html
+    assert f'href="/rounds/{voting}/vote"' in html
+    end = frozen.days(10)
+    assert f"Voting is open until {end:%b} {end.day}, {end.year}." in html
+    assert html.index("Budget 2027") < html.index("Ideas 2028")  # voting first
+    assert f'href="/rounds/{proposing}/proposals/new"' in html
+    assert "Secret draft" not in html
+    assert "Districts" not in html  # names that looked tappable and led nowhere

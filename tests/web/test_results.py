@@ -60,8 +60,13 @@ def test_staff_count_review_and_publish(
     draft = client.post(f"/rounds/{rid}/tally", data={"csrf_token": token})
     assert "Review the results, then publish them." in draft.text
     assert "Draft: only staff can see these results" in draft.text
-    published = client.post(f"/rounds/{rid}/publish", data={"csrf_token": token})
+    confirm = client.post(f"/rounds/{rid}/publish", data={"csrf_token": token})
+    assert "Publish the results?" in confirm.text and "never be counted again" in confirm.text
+    assert TestClient(client.app).get(f"/rounds/{rid}/results").status_code == 404
+    published = client.post(f"/rounds/{rid}/publish", data={"csrf_token": token, "confirm": "yes"})
     assert "The results are published." in published.text
+    hub = client.get(f"/rounds/{rid}/vote").text  # closed early: the phase, not the dates
+    assert "Voting is closed." in hub and "It runs from" not in hub and "See the results" in hub
     again = client.post(f"/rounds/{rid}/tally", data={"csrf_token": token})
     assert "published and final" in again.text
 
@@ -118,7 +123,7 @@ def test_receipt_shows_the_published_file(
     AuthActions(staff, auth.db, auth.settings).login_as(Role.STAFF)
     staff_token = csrf_from(staff.get(f"/rounds/{rid}/results").text)
     staff.post(f"/rounds/{rid}/tally", data={"csrf_token": staff_token})
-    staff.post(f"/rounds/{rid}/publish", data={"csrf_token": staff_token})
+    staff.post(f"/rounds/{rid}/publish", data={"csrf_token": staff_token, "confirm": "yes"})
     after = client.post("/receipts", data={"code": code, "csrf_token": token})
     assert "in the published ballot files: districts/citywide.pb" in after.text
 

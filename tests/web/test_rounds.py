@@ -139,7 +139,8 @@ def test_editing_a_locked_round_is_refused_and_recorded(
     )
     assert event.after is not None and event.after["title"] == "Sneaky change"
     # The round page shows the fingerprint of the locked rules.
-    assert "Locked rules" in client.get(f"/rounds/{round_id}").text
+    page = client.get(f"/rounds/{round_id}").text
+    assert "The rules are locked" in page and "Technical details" in page
 
 
 def test_edit_duplicate_and_advance(client: TestClient, auth: AuthActions, db: Database) -> None:
@@ -158,9 +159,50 @@ def test_edit_duplicate_and_advance(client: TestClient, auth: AuthActions, db: D
         f"/rounds/{round_id}/duplicate", data={"csrf_token": token}, follow_redirects=False
     )
     assert response.status_code == 303 and response.headers["location"].endswith("/edit")
-    response = client.post(f"/rounds/{round_id}/phase", data={"csrf_token": token})
+    # A confirmation step first, saying what the change does; nothing changes yet.
+    confirm = client.post(f"/rounds/{round_id}/phase", data={"csrf_token": token})
+    assert confirm.status_code == 200 and "Open the next phase now?" in confirm.text
+    assert "can no longer propose projects" in confirm.text
+    assert "Proposals open" in client.get(f"/rounds/{round_id}").text
+    response = client.post(
+        f"/rounds/{round_id}/phase", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert "The next phase is open." in response.text and "Under review" in response.text
     actions = db.read_sync(
         lambda s: list(s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
     )
     assert actions[-4:] == ["round.update", "round.create", "round.duplicate", "round.phase"]
+
+
+def test_round_page_warns_staff_of_an_empty_ballot(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    districts = make_districts(db)
+    round_id = make_round(db, districts, None, "review")  # type: ignore[arg-type]
+    make_proposal(db, round_id, None, status=ProposalStatus.ACCEPTED, feasible_cost=1_00)  # type: ignore[arg-type]
+    assert "no accepted project yet" not in client.get(f"/rounds/{round_id}").text  # residents
+    auth.login_as(Role.STAFF)
+    page = client.get(f"/rounds/{round_id}").text
+    assert "Before voting opens" in page and "no accepted project yet: North, South" in page
+    token = csrf_from(page)
+    refused = client.post(f"/rounds/{round_id}/phase", data={"csrf_token": token, "confirm": "yes"})
+    assert "These ballots have no accepted project: North, South" in refused.text
+    assert db.read_sync(lambda s: s.get(Round, round_id).locked_at) is None
+
+
+def test_staff_see_human_labels_not_codes(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    districts = make_districts(db)
+    round_id = make_round(db, districts, None, "proposals", rule="equalshares/add1")  # type: ignore[arg-type]
+    auth.login_as(Role.STAFF)
+    html = client.get(f"/rounds/{round_id}").text
+    facts = html[html.index('<dl class="facts">') : html.index("</dl>")]
+    assert "Method of Equal Shares with Add1 completion" in facts
+    assert "Approval: choose projects" in facts and "Anyone with an account" in facts
+    assert (
+        "A tie goes to the cheaper project, then the project with more votes, then the lower "
+        "project number." in facts
+    )
+    for code in ("equalshares/add1", "lower-cost", "<dd>account", "<dd>approval"):
+        assert code not in facts

@@ -13,7 +13,7 @@ from pb.models import Role
 from pb.web.routing import Access, GuardedRoute
 from tests.conftest import AuthActions
 
-SAMPLE_PARAMS = {"int": "1", "str": "x", "path": "x"}
+SAMPLE_PARAMS = {"id": "1", "int": "1", "str": "x", "path": "x"}
 
 
 def concrete(path: str) -> str:

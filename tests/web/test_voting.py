@@ -14,10 +14,12 @@ from pb.audit import verify_chain
 from pb.config import Settings
 from pb.db import Database
 from pb.models import (
+    AuditEvent,
     BallotRecord,
     CensusEntry,
     Eligibility,
     Role,
+    User,
     VotingMethod,
     VotingScope,
 )
@@ -244,9 +246,6 @@ def test_access_codes_letters_and_single_use(
     assert letters.headers["cache-control"] == "no-store"
     codes = re.findall(r'<code class="receipt-code">([0-9A-Z-]+)</code>', letters.text)
     assert len(codes) == 3 and letters.text.count("<svg") == 3
-    short = client.get(f"/c/{codes[0]}", follow_redirects=False)
-    assert short.headers["location"] == f"/rounds/{rid}/vote?code={codes[0]}"
-    assert f'value="{codes[0]}"' in client.get(short.headers["location"]).text
     token = csrf_from(client.get(f"/rounds/{rid}/vote").text)
     bogus = client.post(f"/rounds/{rid}/vote/code", data={"code": "NOPE", "csrf_token": token})
     assert bogus.status_code == 422 and "not valid for this round" in bogus.text
@@ -286,6 +285,17 @@ def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions, db
         lambda s: list(s.scalars(select(BallotRecord.channel).where(BallotRecord.kind == "ballot")))
     )
     assert channels == ["paper"] and chain_ok(db, rid)
+    # The audit log says who entered it, for which round and district; never the choices.
+    events = db.read_sync(
+        lambda s: [
+            (e.actor_id, e.target, e.after)
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "ballot.paper"))
+        ]
+    )
+    staff_id = db.read_sync(lambda s: s.scalar(select(User.id).where(User.role == Role.STAFF)))
+    assert events == [(staff_id, f"round:{rid}", {"district": "citywide"})]
+    log = client.get("/admin/audit")
+    assert log.status_code == 403  # staff cannot read it; auditors can
     # The code used on paper cannot vote online any more.
     voter = TestClient(client.app)
     token = csrf_from(voter.get(f"/rounds/{rid}/vote").text)
@@ -361,3 +371,41 @@ def test_census_guessing_is_throttled(client: TestClient, db: Database, settings
     )
     assert blocked.status_code == 429 and "Too many failed attempts" in blocked.text
     assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text
+    # Every spelling the census lookup takes for the same resident counts against the same
+    # budget: inner spaces, case, full-width forms.
+    for variant in ("A -1", "a-1", " A - 1 ", "\uff21-\uff11", "A\u00a0-1"):
+        blocked = client.post(
+            f"/rounds/{rid}/vote/census",
+            data={"identifier": variant, "proof": "1980", "csrf_token": token},
+        )
+        assert blocked.status_code == 429, variant
+    assert "Fill in the city-wide ballot" not in client.get(f"/rounds/{rid}/vote").text
+
+
+def test_access_codes_travel_only_in_post_bodies(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    r = make_voting_round(db, eligibility=Eligibility.CODES, scope=VotingScope.CITYWIDE)
+    rid = r["round_id"]
+    staff = TestClient(client.app)
+    AuthActions(staff, db, settings).login_as(Role.STAFF)
+    token = csrf_from(staff.get(f"/rounds/{rid}/voters").text)
+    letters = staff.post(f"/rounds/{rid}/codes", data={"count": "2", "csrf_token": token}).text
+    codes = re.findall(r'<code class="receipt-code">([0-9A-Z-]+)</code>', letters)
+    assert len(codes) == 2
+    assert "/c/" not in letters and "http://testserver/c</strong>" in letters
+    # A letter from before: the old short URL lands on the form, and forgets the code.
+    old = client.get(f"/c/{codes[0]}", follow_redirects=False)
+    assert old.status_code == 303 and old.headers["location"] == "/c"
+    page = client.get("/c")
+    assert 'id="code-form"' in page.text and 'src="/static/code.js"' in page.text
+    token = csrf_from(page.text)
+    bogus = client.post("/c", data={"code": "ABCDE-FGHJK-MNPQR", "csrf_token": token})
+    assert bogus.status_code == 422 and "not valid" in bogus.text
+    done = client.post(
+        "/c", data={"code": codes[1].lower(), "csrf_token": token}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/rounds/{rid}/vote"
+    hub = client.get(done.headers["location"]).text
+    assert "Fill in the city-wide ballot" in hub
+    assert all(code not in hub for code in codes)

@@ -26,8 +26,8 @@ async def users(request: Request) -> Response:
 async def set_role(request: Request) -> Response:
     ctx = context(request)
     assert ctx.user is not None
+    user_id = request.path_params["user_id"]  # an id: the route's convertor and guard
     try:
-        user_id = int(request.path_params["user_id"])
         role = Role(text(await request.form(), "role", 20))
     except ValueError:
         raise HTTPException(422) from None
@@ -46,6 +46,6 @@ async def audit_log(request: Request) -> Response:
 
 routes = [
     route("/admin/users", users, access=Access.ADMIN, name="admin_users"),
-    route("/admin/users/{user_id:int}/role", set_role, access=Access.ADMIN, methods=["POST"]),
+    route("/admin/users/{user_id:id}/role", set_role, access=Access.ADMIN, methods=["POST"]),
     route("/admin/audit", audit_log, access=Access.AUDITOR, name="admin_audit"),
 ]

@@ -70,5 +70,5 @@ async def mail_message(request: Request) -> Response:
 
 routes = [
     route("/admin/mail", mail_list, access=Access.STAFF, name="admin_mail"),
-    route("/admin/mail/{mail_id:int}", mail_message, access=Access.STAFF),
+    route("/admin/mail/{mail_id:id}", mail_message, access=Access.STAFF),
 ]

@@ -2,31 +2,53 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from pb.models import District, Town
+from pb.models import Phase, Town
+from pb.services import rounds
 from pb.web.routing import Access, route
 from pb.web.state import state
 
 
-def _town(session: Session) -> tuple[str | None, list[str]]:
-    town = session.scalar(select(Town).order_by(Town.id).limit(1))
-    if town is None:
-        return None, []
-    names = session.scalars(
-        select(District.name).where(District.town_id == town.id).order_by(District.name)
+@dataclass(frozen=True)
+class HomePage:
+    """What the home page leads to: the rounds open now, coming next, and last results."""
+
+    town: str | None
+    open_now: list[rounds.RoundSummary]
+    coming: list[rounds.RoundSummary]
+    results: list[rounds.RoundSummary]
+
+
+OPEN = (Phase.PROPOSALS, Phase.VOTING)
+COMING = (Phase.REVIEW, Phase.CLOSED)
+
+
+def _home(session: Session, today: dt.date) -> HomePage:
+    town = session.scalar(select(Town.name).order_by(Town.id).limit(1))
+    listed = rounds.list_rounds(session, today, include_drafts=False)
+    # Voting first: it is what a resident most likely came for, and it ends.
+    open_now = sorted(
+        (r for r in listed if r.phase in OPEN), key=lambda r: (r.phase is not Phase.VOTING, r.id)
     )
-    return town.name, list(names)
+    return HomePage(
+        town=town,
+        open_now=open_now,
+        coming=[r for r in listed if r.phase in COMING],
+        results=[r for r in listed if r.phase is Phase.RESULTS][:3],
+    )
 
 
 async def home(request: Request) -> Response:
-    town, districts = await state(request).db.read(_town)
-    return state(request).renderer.render(
-        request, "pages/home.html", {"town": town, "districts": districts}
-    )
+    app = state(request)
+    page = await app.db.read(_home, app.today())
+    return app.renderer.render(request, "pages/home.html", {"page": page})
 
 
 async def health(request: Request) -> Response:

@@ -21,6 +21,7 @@ from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
 from pb.web.forms import text
 from pb.web.routing import Access, route
+from pb.web.security import context
 from pb.web.state import state
 from pb.web.views.voting import parse_choices
 
@@ -104,15 +105,17 @@ async def record_paper(request: Request) -> Response:
     choices, errors = parse_choices(form, district["projects"], data["config"]["method"]["kind"])
     if errors:
         return _render(request, data, values, errors, None, 422)
+    ctx = context(request)
+    assert ctx.user is not None
     try:
         receipt = await app.db.write(
-            voting.cast,
+            voting.cast_paper,
+            ctx.user.id,
             round_id,
             slot,
             key,
             voting.voter_key(secret, round_id, voter.identity),
             choices,
-            "paper",
             app.today(),
         )
     except voting.AlreadyVoted:
@@ -135,6 +138,6 @@ async def record_paper(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/paper", paper_form, access=Access.STAFF),
-    route("/rounds/{round_id:int}/paper", record_paper, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/paper", paper_form, access=Access.STAFF),
+    route("/rounds/{round_id:id}/paper", record_paper, access=Access.STAFF, methods=["POST"]),
 ]

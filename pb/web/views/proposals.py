@@ -18,7 +18,7 @@ from pb.models import Category, District, Phase, ProposalStatus, Role, RoundDist
 from pb.services import proposals, rounds
 from pb.services.money import money_input, parse_money
 from pb.services.proposals import Filters, ProposalInput
-from pb.web.forms import text
+from pb.web.forms import optional_id, parse_id, text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
 from pb.web.state import state
@@ -70,14 +70,17 @@ def _status_options() -> list[tuple[str, str]]:
 
 def _filters(request: Request) -> Filters:
     q = request.query_params
-    category = q.get("category", "")
     try:
         status = ProposalStatus(q.get("status", ""))
     except ValueError:
         status = None
+    district = q.get("district", "").strip()
+    if district != "citywide":
+        district_id = optional_id(q, "district")
+        district = "" if district_id is None else str(district_id)
     return Filters(
-        district=q.get("district", "")[:20],
-        category=int(category) if category.isdigit() else None,
+        district=district,
+        category=optional_id(q, "category"),
         status=status,
         q=q.get("q", "")[:200],
     )
@@ -113,16 +116,20 @@ def _parse(form: FormData, currency: str, locale: str) -> tuple[ProposalInput, d
             cost = parse_money(cost_text, currency, locale)
         except ValueError:
             errors["estimated_cost"] = _("Enter an amount, for example 12500.")
-    district = text(form, "district", 20)
-    category = text(form, "category", 20)
+    district = text(form, "district", 20).strip()
+    district_id = parse_id(district)
+    category = text(form, "category", 20).strip()
+    category_id = parse_id(category)
     data = ProposalInput(
         **{name: text(form, name, limit + 1) for name, limit in proposals.LIMITS.items()},
         estimated_cost=cost,
-        district_id=int(district) if district.isdigit() else None,
-        category_id=int(category) if category.isdigit() else None,
+        district_id=district_id,
+        category_id=category_id,
     )
-    if district not in ("citywide", "") and not district.isdigit():
+    if district not in ("citywide", "") and district_id is None:
         errors["district_id"] = _("Choose where the project would be, among this round's areas.")
+    if category and category_id is None:
+        errors["category_id"] = _("Choose a category among this round's.")
     return data, errors
 
 
@@ -335,12 +342,11 @@ async def review(request: Request) -> Response:
             values["feasible_cost"] = parse_money(cost_text, currency, ctx.locale)
         except ValueError:
             errors["feasible_cost"] = _("Enter the feasible cost.")
-    into = text(form, "into", 20)
-    values["into"] = int(into) if into.isdigit() else None
-    district = text(form, "district", 20)
-    category = text(form, "category", 20)
-    values["district_id"] = int(district) if district.isdigit() else None
-    values["category_id"] = int(category) if category.isdigit() else None
+    values["into"] = optional_id(form, "into")
+    # A district is an id or "citywide" (None), as in the proposal form.
+    citywide = text(form, "district", 20) == "citywide"
+    values["district_id"] = None if citywide else optional_id(form, "district")
+    values["category_id"] = optional_id(form, "category")
     if not errors:
         try:
             await app.db.write(
@@ -360,18 +366,16 @@ async def review(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/proposals", list_proposals, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/proposals/new", new_proposal, access=Access.USER),
+    route("/rounds/{round_id:id}/proposals", list_proposals, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/proposals/new", new_proposal, access=Access.USER),
+    route("/rounds/{round_id:id}/proposals", create_proposal, access=Access.USER, methods=["POST"]),
+    route("/proposals/{proposal_id:id}", show_proposal, access=Access.PUBLIC),
+    route("/proposals/{proposal_id:id}/edit", edit_proposal, access=Access.USER),
     route(
-        "/rounds/{round_id:int}/proposals", create_proposal, access=Access.USER, methods=["POST"]
+        "/proposals/{proposal_id:id}/edit", update_proposal, access=Access.USER, methods=["POST"]
     ),
-    route("/proposals/{proposal_id:int}", show_proposal, access=Access.PUBLIC),
-    route("/proposals/{proposal_id:int}/edit", edit_proposal, access=Access.USER),
-    route(
-        "/proposals/{proposal_id:int}/edit", update_proposal, access=Access.USER, methods=["POST"]
-    ),
-    route("/proposals/{proposal_id:int}/endorse", endorse, access=Access.USER, methods=["POST"]),
-    route("/proposals/{proposal_id:int}/comments", comment, access=Access.USER, methods=["POST"]),
-    route("/comments/{comment_id:int}/hide", hide_comment, access=Access.STAFF, methods=["POST"]),
-    route("/proposals/{proposal_id:int}/review", review, access=Access.STAFF, methods=["POST"]),
+    route("/proposals/{proposal_id:id}/endorse", endorse, access=Access.USER, methods=["POST"]),
+    route("/proposals/{proposal_id:id}/comments", comment, access=Access.USER, methods=["POST"]),
+    route("/comments/{comment_id:id}/hide", hide_comment, access=Access.STAFF, methods=["POST"]),
+    route("/proposals/{proposal_id:id}/review", review, access=Access.STAFF, methods=["POST"]),
 ]

@@ -146,6 +146,7 @@ async def run_tally(request: Request) -> Response:
     round_id = request.path_params["round_id"]
     try:
         await app.db.write(results.tally_round, ctx.user.id, round_id, app.today())
+        await app.after_seal()  # the count sealed participation (paper ballots may be new)
         flash(
             request, _("The ballots are counted. Review the results, then publish them."), "success"
         )
@@ -159,8 +160,27 @@ async def publish(request: Request) -> Response:
     ctx = context(request)
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        title = await app.db.read(lambda s: rounds.get_round(s, round_id).title)
+        return app.renderer.render(
+            request,
+            "pages/confirm.html",
+            {
+                "heading": _("Publish the results?"),
+                "subject": title,
+                "consequences": [
+                    _("Everyone can read the results and download the ballot bundle."),
+                    _("Published results are final: they can never be counted again or changed."),
+                ],
+                "action": f"/rounds/{round_id}/publish",
+                "confirm_label": _("Yes, publish them"),
+                "back": f"/rounds/{round_id}/results",
+            },
+        )
     try:
         await app.db.write(results.publish, ctx.user.id, round_id, app.today())
+        await app.after_seal()
         flash(request, _("The results are published."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
@@ -182,8 +202,8 @@ async def download_bundle(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/results", show_results, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/publish", publish, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/bundle.zip", download_bundle, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/results", show_results, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/tally", run_tally, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/publish", publish, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/bundle.zip", download_bundle, access=Access.PUBLIC),
 ]

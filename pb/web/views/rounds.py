@@ -183,6 +183,31 @@ def _choices() -> dict[str, Any]:
     }
 
 
+def _tie_break_label(tie_break: str) -> str:
+    """The recorded tie-break in words: "the cheaper project, then ..."."""
+    words = {
+        "lower-cost": _("the cheaper project"),
+        "higher-cost": _("the more expensive project"),
+        "higher-score": _("the project with more votes"),
+        "lower-score": _("the project with fewer votes"),
+        "natural-id": _("the lower project number"),
+    }
+    parts = [words.get(c.strip(), c.strip()) for c in tie_break.split(",") if c.strip()]
+    return _("A tie goes to %(order)s.", order=_(", then ").join(parts))
+
+
+def _labels(rnd: Any) -> dict[str, str]:
+    """Human labels for a round's technical settings (staff see the codes under "details")."""
+    choices = _choices()
+    return {
+        "method": dict(choices["methods"])[rnd.method.value],
+        "rule": dict(choices["rules"]).get(rnd.rule, rnd.rule),
+        "eligibility": dict(choices["eligibilities"])[rnd.eligibility.value],
+        "scope": dict(choices["scopes"])[rnd.scope.value],
+        "tie_break": _tie_break_label(rnd.tie_break),
+    }
+
+
 def _form_page(
     request: Request,
     values: dict[str, str],
@@ -261,6 +286,12 @@ def _round_page_data(session: Session, round_id: int, today: Any, staff: bool) -
         "fingerprint": rounds.config_fingerprint(session, rnd, today),
         "next_phase": rounds.NEXT_PHASE.get(phase),
         "head": ballot_log.log_head(session, rnd.id),
+        "labels": _labels(rnd),
+        "warnings": (
+            rounds.ballot_warnings(session, rnd)
+            if staff and phase in (Phase.PROPOSALS, Phase.REVIEW)
+            else []
+        ),
     }
 
 
@@ -341,13 +372,65 @@ async def duplicate_round(request: Request) -> Response:
     return RedirectResponse(f"/rounds/{rnd.id}/edit", status_code=303)
 
 
+NEXT_PHASE_CONSEQUENCES = {
+    Phase.PROPOSALS: lambda: [
+        _("Residents see the round and can propose projects from today."),
+    ],
+    Phase.REVIEW: lambda: [
+        _("Residents can no longer propose projects or change their proposals."),
+    ],
+    Phase.VOTING: lambda: [
+        _("Voting opens for every resident from now on."),
+        _(
+            "The round's rules, budgets and ballots are locked for good: nobody can edit them "
+            "afterwards, and every change attempt is logged."
+        ),
+    ],
+    Phase.CLOSED: lambda: [
+        _("Voting ends now for everyone: no resident can cast a ballot online any more."),
+        _("This cannot be undone."),
+    ],
+}
+
+
+async def _confirm_next_phase(request: Request, round_id: int) -> Response:
+    """The step before an early phase change: say what becomes irreversible."""
+    app = state(request)
+
+    def load(session: Session) -> tuple[Any, Phase | None]:
+        rnd = rounds.get_round(session, round_id)
+        return rnd, rounds.NEXT_PHASE.get(rounds.effective_phase(rnd, app.today()))
+
+    rnd, following = await app.db.read(load)
+    if following is None:
+        flash(request, _("This round has no next phase to open."), "error")
+        return RedirectResponse(f"/rounds/{round_id}", status_code=303)
+    return app.renderer.render(
+        request,
+        "pages/confirm.html",
+        {
+            "heading": _("Open the next phase now?"),
+            "subject": rnd.title,
+            "consequences": NEXT_PHASE_CONSEQUENCES[following](),
+            "action": f"/rounds/{round_id}/phase",
+            "confirm_label": _("Yes, open it now"),
+            "back": f"/rounds/{round_id}",
+        },
+    )
+
+
 async def advance_phase(request: Request) -> Response:
     app = state(request)
     ctx = context(request)
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        return await _confirm_next_phase(request, round_id)
     try:
-        await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        opened = await app.db.write(rounds.advance_phase, ctx.user.id, round_id, app.today())
+        if opened is Phase.CLOSED:  # voting ended: clear the files of the casting order
+            await app.after_seal()
         flash(request, _("The next phase is open."), "success")
     except ValidationError as exc:
         flash(request, " ".join(exc.errors.values()), "error")
@@ -358,11 +441,11 @@ routes = [
     route("/rounds", list_rounds, access=Access.PUBLIC, name="rounds"),
     route("/rounds/new", new_round, access=Access.STAFF),
     route("/rounds", create_round, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}", show_round, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/edit", edit_round, access=Access.STAFF),
-    route("/rounds/{round_id:int}/edit", update_round, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}", show_round, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/edit", edit_round, access=Access.STAFF),
+    route("/rounds/{round_id:id}/edit", update_round, access=Access.STAFF, methods=["POST"]),
     route(
-        "/rounds/{round_id:int}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
+        "/rounds/{round_id:id}/duplicate", duplicate_round, access=Access.STAFF, methods=["POST"]
     ),
-    route("/rounds/{round_id:int}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/phase", advance_phase, access=Access.STAFF, methods=["POST"]),
 ]

@@ -16,8 +16,8 @@ from pb.errors import ValidationError
 from pb.i18n import gettext as _
 from pb.models import District
 from pb.services import eligibility, rounds
-from pb.web.forms import text
-from pb.web.routing import Access, route
+from pb.web.forms import optional_id, parse_int, text
+from pb.web.routing import FORM_BODY, Access, route
 from pb.web.security import context, flash
 from pb.web.state import state
 
@@ -92,28 +92,26 @@ async def generate_codes(request: Request) -> Response:
     assert ctx.user is not None
     round_id = request.path_params["round_id"]
     form = await request.form()
-    raw_count = text(form, "count", 10).strip()
-    district = text(form, "district", 20)
+    count = parse_int(text(form, "count", 20))
+    district_id = optional_id(form, "district")
     try:
-        count = int(raw_count)
+        if count is None:
+            raise ValidationError({"count": _("Enter a whole number.")})
         codes = await app.db.write(
             eligibility.generate_codes,
             ctx.user.id,
             round_id,
             count,
-            int(district) if district.isdigit() else None,
+            district_id,
             app.settings.secret_key,
         )
-    except ValueError:
-        errors = {"count": _("Enter a whole number.")}
     except ValidationError as exc:
         errors = exc.errors
     else:
         rnd = await app.db.read(rounds.get_round, round_id)
         base = str(request.base_url).rstrip("/")
-        letters = [
-            {"code": c, "url": f"{base}/c/{c}", "qr": qr_svg(f"{base}/c/{c}")} for c in codes
-        ]
+        # The code follows '#': browsers never send the fragment, so it reaches no log.
+        letters = [{"code": c, "qr": qr_svg(f"{base}/c#{c}")} for c in codes]
         response = app.renderer.render(
             request, "voters/letters.html", {"round": rnd, "letters": letters, "base": base}
         )
@@ -125,7 +123,13 @@ async def generate_codes(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/voters", manage, access=Access.STAFF),
-    route("/rounds/{round_id:int}/census", upload_census, access=Access.STAFF, methods=["POST"]),
-    route("/rounds/{round_id:int}/codes", generate_codes, access=Access.STAFF, methods=["POST"]),
+    route("/rounds/{round_id:id}/voters", manage, access=Access.STAFF),
+    route(
+        "/rounds/{round_id:id}/census",
+        upload_census,
+        access=Access.STAFF,
+        methods=["POST"],
+        max_body=MAX_UPLOAD + FORM_BODY,  # the file, and the form around it
+    ),
+    route("/rounds/{round_id:id}/codes", generate_codes, access=Access.STAFF, methods=["POST"]),
 ]

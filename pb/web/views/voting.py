@@ -18,7 +18,7 @@ from pb.models import District, Eligibility, Phase, Round
 from pb.services import accounts, ballot_log, eligibility, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
-from pb.web.forms import text
+from pb.web.forms import parse_int, text
 from pb.web.routing import Access, route
 from pb.web.security import client_address, context, make_cookie
 from pb.web.state import state
@@ -96,30 +96,28 @@ async def hub(request: Request) -> Response:
         }
 
     values = await app.db.read(load)
-    return app.renderer.render(
-        request,
-        "voting/hub.html",
-        {**values, "errors": {}, "code": request.query_params.get("code", "")[:40]},
-    )
+    return app.renderer.render(request, "voting/hub.html", {**values, "errors": {}, "code": ""})
 
 
 async def prove_census(request: Request) -> Response:
-    return await _prove(request, "census")
+    return await _prove(request, "census", request.path_params["round_id"])
 
 
 async def prove_code(request: Request) -> Response:
-    return await _prove(request, "code")
+    return await _prove(request, "code", request.path_params["round_id"])
 
 
-async def _prove(request: Request, how: str) -> Response:
+async def _prove(request: Request, how: str, round_id: int) -> Response:
     app = state(request)
-    round_id = request.path_params["round_id"]
     form = await request.form()
     secret = app.settings.secret_key
     client = client_address(request)
     # Guessing is throttled like logins: per identifier (a census proof may be a birth year)
     # and per client.
-    subject = text(form, "identifier", 200) if how == "census" else client
+    if how == "census":
+        subject = eligibility.normalize_identifier(text(form, "identifier", 200))
+    else:
+        subject = client
     subject_key, client_key = accounts.failure_keys(f"{how}:{round_id}:{subject}", client)
     limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
 
@@ -210,11 +208,11 @@ def parse_choices(
                 pid = key[2:]
                 if pid in choices:
                     errors[""] = _("The ballot names a project twice.")
-                raw = value.strip() or "0"
-                try:
-                    choices[pid] = int(raw)
-                except ValueError:
+                number = parse_int(value.strip() or "0")
+                if number is None:
                     errors[pid] = _("Enter a whole number.")
+                else:
+                    choices[pid] = number
     if any(pid not in known for pid in choices):
         errors[""] = _("The ballot names a project that is not on it.")
     return choices, errors
@@ -400,31 +398,56 @@ async def receipt_lookup(request: Request) -> Response:
     )
 
 
-async def short_code(request: Request) -> Response:
-    """The short URL printed on a letter: open the round's voting page with the code filled."""
+def _code_page(request: Request, code: str, error: str | None, status: int = 200) -> Response:
+    return state(request).renderer.render(
+        request,
+        "voting/code.html",
+        {"code": code, "errors": {"": error} if error else {}},
+        status_code=status,
+    )
+
+
+async def code_form(request: Request) -> Response:
+    """The address printed on letters, ``/c#CODE``: a form that sends the code in a POST
+    body. The code after ``#`` never reaches the server; ``static/code.js`` puts it into the
+    form, and without JavaScript the resident types it from the letter."""
+    return _code_page(request, "", None)
+
+
+async def old_short_code(request: Request) -> Response:
+    """Letters printed before codes left URLs (``/c/CODE``) land on the form, without the
+    code: it is printed on the letter, to be typed."""
+    return RedirectResponse("/c", status_code=303)
+
+
+async def submit_code(request: Request) -> Response:
+    """Find the round of an access code, then prove eligibility with it there."""
     app = state(request)
-    code = request.path_params["code"]
+    form = await request.form()
+    code = text(form, "code", 60)
+    client = client_address(request)
+    subject_key, client_key = accounts.failure_keys(f"code:any:{client}", client)
+    limits = (app.settings.account_failure_limits, app.settings.client_failure_limits)
 
     def find(session: Session) -> int | None:
-        from sqlalchemy import select
+        if accounts.is_throttled(session, subject_key, client_key, *limits):
+            raise Throttled(code)
+        round_id = eligibility.code_round(session, code, app.settings.secret_key)
+        if round_id is None:
+            return None
+        phase = rounds.effective_phase(rounds.get_round(session, round_id), app.today())
+        return None if phase is Phase.DRAFT else round_id
 
-        from pb.models import AccessCode
-
-        return session.scalar(
-            select(AccessCode.round_id).where(
-                AccessCode.code_hash
-                == (
-                    eligibility.keyed_hash(
-                        app.settings.secret_key, "code", eligibility.normalize_code(code)
-                    )
-                )
-            )
-        )
-
-    round_id = await app.db.read(find)
+    try:
+        round_id = await app.db.read(find)
+    except Throttled:
+        message = _("Too many failed attempts. Wait a few minutes and try again.")
+        return _code_page(request, code, message, 429)
     if round_id is None:
-        raise HTTPException(404)
-    return RedirectResponse(f"/rounds/{round_id}/vote?code={code[:40]}", status_code=303)
+        await app.db.write(accounts.record_failure, subject_key, client_key)
+        message = _("This access code is not valid. Check it and try again.")
+        return _code_page(request, code, message, 422)
+    return await _prove(request, "code", round_id)
 
 
 async def log_head(request: Request) -> Response:
@@ -436,27 +459,29 @@ async def log_head(request: Request) -> Response:
 
 
 routes = [
-    route("/rounds/{round_id:int}/vote", hub, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/vote", hub, access=Access.PUBLIC),
     route(
-        "/rounds/{round_id:int}/vote/census", prove_census, access=Access.PUBLIC, methods=["POST"]
+        "/rounds/{round_id:id}/vote/census", prove_census, access=Access.PUBLIC, methods=["POST"]
     ),
-    route("/rounds/{round_id:int}/vote/code", prove_code, access=Access.PUBLIC, methods=["POST"]),
-    route("/rounds/{round_id:int}/vote/{slot:str}", ballot, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/vote/code", prove_code, access=Access.PUBLIC, methods=["POST"]),
+    route("/rounds/{round_id:id}/vote/{slot:str}", ballot, access=Access.PUBLIC),
     route(
-        "/rounds/{round_id:int}/vote/{slot:str}",
+        "/rounds/{round_id:id}/vote/{slot:str}",
         submit_ballot,
         access=Access.PUBLIC,
         methods=["POST"],
     ),
     route(
-        "/rounds/{round_id:int}/vote/{slot:str}/feedback",
+        "/rounds/{round_id:id}/vote/{slot:str}/feedback",
         ballot_feedback,
         access=Access.PUBLIC,
         methods=["POST"],
     ),
-    route("/rounds/{round_id:int}/receipt", receipt_page, access=Access.PUBLIC),
-    route("/rounds/{round_id:int}/log-head", log_head, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/receipt", receipt_page, access=Access.PUBLIC),
+    route("/rounds/{round_id:id}/log-head", log_head, access=Access.PUBLIC),
     route("/receipts", receipt_lookup_form, access=Access.PUBLIC, name="receipts"),
     route("/receipts", receipt_lookup, access=Access.PUBLIC, methods=["POST"]),
-    route("/c/{code:str}", short_code, access=Access.PUBLIC),
+    route("/c", code_form, access=Access.PUBLIC),
+    route("/c", submit_code, access=Access.PUBLIC, methods=["POST"]),
+    route("/c/{code:str}", old_short_code, access=Access.PUBLIC),
 ]
