@@ -36,7 +36,11 @@ def test_staff_closing_voting_seals_participation_and_forgets_voters_sessions(
     staff = AuthActions(client, db, settings)
     staff.login_as(Role.STAFF)
     token = csrf_from(client.get(f"/rounds/{rid}").text)
-    closed = client.post(f"/rounds/{rid}/phase", data={"csrf_token": token}, follow_redirects=False)
+    closed = client.post(
+        f"/rounds/{rid}/phase",
+        data={"csrf_token": token, "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert closed.status_code == 303
 
     sessions = db.read_sync(lambda s: s.scalar(select(func.count()).select_from(UserSession)))
