@@ -1,7 +1,7 @@
 """participation keyed and stored by the keyed voter hash (no rowid, no casting order)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03 17:30:00.000000
 
 On SQLite the table is rebuilt ``WITHOUT ROWID`` with a primary key that begins with the keyed

@@ -17,6 +17,7 @@ first and re-checks its ``WHERE`` against the row the first committed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,7 @@ def _ntranslate(singular: str, plural: str, n: int, **variables: Any) -> str:
     return i18n.ngettext(singular, plural, n, **variables)
 
 
+@functools.cache
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(resources.templates_dir()),
@@ -62,10 +64,6 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     return env
-
-
-_TEXT = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
 
 
 def _block(env: jinja2.Environment, name: str, block: str, values: dict[str, Any]) -> str:
@@ -84,11 +82,14 @@ def render(template_name: str, locale: str, **values: Any) -> RenderedMail:
     token = i18n.set_locale(locale)
     try:
         name = f"mail/{template_name}.txt"
-        subject = " ".join(_block(_TEXT, name, "subject", values).split())
-        text = _block(_TEXT, name, "text", values).strip() + "\n"
+        plain = _environment(autoescape=False)
+        subject = " ".join(_block(plain, name, "subject", values).split())
+        text = _block(plain, name, "text", values).strip() + "\n"
         html = None
         if (resources.templates_dir() / "mail" / f"{template_name}.html").exists():
-            html = _block(_HTML, f"mail/{template_name}.html", "html", values)
+            html = _block(
+                _environment(autoescape=True), f"mail/{template_name}.html", "html", values
+            )
     finally:
         i18n.reset_locale(token)
     return RenderedMail(subject=subject, text=text, html=html)

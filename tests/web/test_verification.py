@@ -333,3 +333,11 @@ def test_the_link_leads_back_to_where_the_resident_signed_up(
     other = TestClient(client.app)
     done = follow(other, link_in(evil, "/account/verify"), "/account/verify")
     assert done.headers["location"] == "/login"  # type: ignore[attr-defined]
+
+
+def test_mails_speak_the_residents_language(client: TestClient, db: Database) -> None:
+    french = TestClient(client.app, headers={"accept-language": "fr-FR,fr;q=0.9"})
+    register(french, "rosa@example.org")
+    (mail,) = mails(db)
+    assert mail.subject == "Confirmez votre adresse e-mail pour testserver"
+    assert "Bonjour Rosa," in mail.text
