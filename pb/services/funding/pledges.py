@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from pb.models import (
     Campaign,
     CampaignState,
     CampaignTotals,
+    Eligibility,
     FundingCall,
     Pledge,
     PledgeEvent,
@@ -441,50 +442,149 @@ def _move_totals(
 # --- the live estimate ------------------------------------------------------------------------
 
 
-def call_aggregates(session: Session, call_id: int) -> dict[int, ProjectAggregate]:
-    rows = session.execute(
-        select(
-            CampaignTotals.campaign_id,
-            CampaignTotals.match_backers,
-            CampaignTotals.match_total,
-            CampaignTotals.match_sum_sqrt,
+@dataclass(frozen=True)
+class CallFacts:
+    """What pledging and the estimate read of a campaign's call. Once the call is locked they
+    never change (edits are refused), so a process may keep them: :class:`CallFactsCache`."""
+
+    campaign_id: int
+    call_id: int
+    currency: str
+    eligibility: Eligibility
+    round_id: int | None
+    rule: MatchingRule
+    pool: int
+    pledging_from: dt.date
+    pledging_until: dt.date
+    collection_until: dt.date
+    locked: bool
+
+    def phase(self, today: dt.date) -> calls.CallPhase:
+        if today < self.pledging_from:
+            return calls.CallPhase.DRAFT
+        if today <= self.pledging_until:
+            return calls.CallPhase.PLEDGING
+        if today <= self.collection_until:
+            return calls.CallPhase.COLLECTING
+        return calls.CallPhase.CLOSED
+
+
+_FACTS = (
+    select(
+        FundingCall.id,
+        FundingCall.currency,
+        FundingCall.eligibility,
+        FundingCall.round_id,
+        FundingCall.rule,
+        FundingCall.pool,
+        FundingCall.pledging_from,
+        FundingCall.pledging_until,
+        FundingCall.collection_until,
+        FundingCall.config_sha256,
+    )
+    .join(Campaign, Campaign.call_id == FundingCall.id)
+    .where(Campaign.id == bindparam("campaign_id"))
+)
+
+
+def call_facts(session: Session, campaign_id: int) -> CallFacts:
+    row = session.connection().execute(_FACTS, {"campaign_id": campaign_id}).first()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id}")
+    return CallFacts(
+        campaign_id=campaign_id,
+        call_id=row.id,
+        currency=row.currency,
+        eligibility=row.eligibility,
+        round_id=row.round_id,
+        rule=MatchingRule.from_json_dict(row.rule),
+        pool=row.pool,
+        pledging_from=row.pledging_from,
+        pledging_until=row.pledging_until,
+        collection_until=row.collection_until,
+        locked=row.config_sha256 is not None,
+    )
+
+
+class CallFactsCache:
+    """The :class:`CallFacts` of campaigns whose call is locked, kept by one process (the web
+    app keeps one), so that a pledge or an estimate does not read them again."""
+
+    def __init__(self) -> None:
+        self._facts: dict[int, CallFacts] = {}
+
+    def get(self, campaign_id: int) -> CallFacts | None:
+        return self._facts.get(campaign_id)
+
+    def keep(self, facts: CallFacts) -> None:
+        if facts.locked:
+            self._facts[facts.campaign_id] = facts
+
+
+def _estimate_query(rule: MatchingRule, with_resident: bool) -> Select[Any]:
+    """The call's per-campaign aggregates, each row with the resident's current eligible
+    pledges (to this campaign for quadratic funding, to the call for capped 1:1)."""
+    columns: list[Any] = [
+        _totals.c.campaign_id,
+        _totals.c.match_backers,
+        _totals.c.match_total,
+        _totals.c.match_sum_sqrt,
+    ]
+    if with_resident:
+        mine = select(func.coalesce(func.sum(_pledge.c.amount), 0)).where(
+            _pledge.c.user_id == bindparam("user_id"),
+            _pledge.c.state.in_(ACTIVE_PLEDGE_STATES),
+            _pledge.c.eligible.is_(True),
         )
-        .join(Campaign, Campaign.id == CampaignTotals.campaign_id)
-        .where(Campaign.call_id == call_id)
-    ).all()
-    return {cid: ProjectAggregate(b, t, s) for cid, b, t, s in rows}
+        if rule.kind == "quadratic":
+            mine = mine.where(_pledge.c.campaign_id == bindparam("campaign_id"))
+        else:
+            mine = mine.where(
+                _pledge.c.campaign_id.in_(
+                    select(Campaign.id).where(Campaign.call_id == bindparam("call_id"))
+                )
+            )
+        columns.append(mine.scalar_subquery())
+    return (
+        select(*columns)
+        .join(Campaign, Campaign.id == _totals.c.campaign_id)
+        .where(Campaign.call_id == bindparam("call_id"))
+    )
+
+
+_ESTIMATES = {
+    (kind, with_resident): _estimate_query(MatchingRule(kind), with_resident)
+    for kind in ("quadratic", "capped")
+    for with_resident in (False, True)
+}
+
+
+def estimate_for(
+    session: Session, facts: CallFacts, user_id: int | None, amount: int, eligible: bool
+) -> int:
+    """About how much more match the campaign gets if this resident pledges ``amount`` more
+    (0 when their pledges do not count for matching), from the call's maintained totals and
+    the resident's pledges, in one query."""
+    if not eligible or amount <= 0:
+        return 0
+    params = {"call_id": facts.call_id, "campaign_id": facts.campaign_id, "user_id": user_id}
+    rows = (
+        session.connection().execute(_ESTIMATES[facts.rule.kind, user_id is not None], params).all()
+    )
+    aggregates = {row[0]: ProjectAggregate(row[1], row[2], row[3]) for row in rows}
+    current = int(rows[0][4]) if user_id is not None and rows else 0
+    total_raw = sum(raw_estimate(facts.rule, a) for a in aggregates.values())
+    aggregate = aggregates.get(facts.campaign_id, ProjectAggregate(0, 0, 0.0))
+    return marginal_estimate(facts.rule, aggregate, current, amount, facts.pool, total_raw)
 
 
 def estimate(
     session: Session, campaign_id: int, user_id: int | None, amount: int, eligible: bool
 ) -> int:
-    """About how much more match the campaign gets if this resident pledges ``amount`` more
-    (0 when their pledges do not count for matching)."""
+    """:func:`estimate_for` a campaign given by its id."""
     if not eligible or amount <= 0:
         return 0
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id}")
-    call = calls.get_call(session, campaign.call_id)
-    rule = MatchingRule.from_json_dict(call.rule)
-    aggregates = call_aggregates(session, call.id)
-    total_raw = sum(raw_estimate(rule, a) for a in aggregates.values())
-    current = 0
-    if user_id is not None:
-        query = select(func.coalesce(func.sum(Pledge.amount), 0)).where(
-            Pledge.user_id == user_id,
-            Pledge.state.in_(ACTIVE_PLEDGE_STATES),
-            Pledge.eligible.is_(True),
-        )
-        if rule.kind == "quadratic":
-            query = query.where(Pledge.campaign_id == campaign_id)
-        else:
-            query = query.join(Campaign, Campaign.id == Pledge.campaign_id).where(
-                Campaign.call_id == call.id
-            )
-        current = int(session.scalar(query) or 0)
-    aggregate = aggregates.get(campaign_id, ProjectAggregate(0, 0, 0.0))
-    return marginal_estimate(rule, aggregate, current, amount, call.pool, total_raw)
+    return estimate_for(session, call_facts(session, campaign_id), user_id, amount, eligible)
 
 
 # --- "My pledges" -----------------------------------------------------------------------------
