@@ -447,8 +447,10 @@ async def drive(
     )
     est_cpu = srv.cpu_seconds() - est_cpu
     est_ms = [s * 1000 for s in est]
+    clients = min(args.concurrency, 8)
     print(
-        f"estimate latency ms ({len(est)} requests, 8 clients): p50 {percentile(est_ms, 50):.1f}"
+        f"estimate latency ms ({len(est)} requests, {clients} clients): "
+        f"p50 {percentile(est_ms, 50):.1f}"
         f"  p99 {percentile(est_ms, 99):.1f}  max {max(est_ms):.1f}  ({bad} not 200); "
         f"server CPU {est_cpu / max(len(est), 1) * 1000:.1f} ms a request",
         flush=True,

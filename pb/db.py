@@ -123,13 +123,18 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     that churn took more CPU than the queries)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if (
             parsed.database
             and parsed.database != ":memory:"
             and not parsed.database.startswith("file:")
         ):
             private_sqlite_file(parsed.database)
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+            # Keep as many connections as PostgreSQL's: each new one costs its PRAGMAs.
+            pool["pool_size"] = pool_size
+        engine = create_engine(
+            url, connect_args={"timeout": 15, "check_same_thread": False}, **pool
+        )
         _setup_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":

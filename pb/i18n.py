@@ -87,17 +87,28 @@ def negotiate(accept_language: str, available: tuple[str, ...], default: str) ->
 
 
 def _babel_locale() -> Locale:
+    return _parsed_locale(get_locale())
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_locale(name: str) -> Locale:
+    """Babel's locale for ``name`` (parsing one costs more than most of what is done with it)."""
     try:
-        return Locale.parse(get_locale())
+        return Locale.parse(name)
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en")
 
 
 def format_money(minor_units: int, currency: str) -> str:
     """Format integer minor units (cents) of ``currency`` for the current locale."""
+    return _format_money(minor_units, currency, get_locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_money(minor_units: int, currency: str, locale: str) -> str:
     precision = get_currency_precision(currency)
     amount = Decimal(minor_units).scaleb(-precision)
-    return format_currency(amount, currency, locale=_babel_locale())
+    return format_currency(amount, currency, locale=_parsed_locale(locale))
 
 
 def format_number(value: int | Decimal) -> str:

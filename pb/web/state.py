@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -13,7 +13,7 @@ from pb.db import Database, WriteBatcher
 from pb.mail.sender import BackgroundSender
 from pb.passwords import Passwords
 from pb.services import accounts
-from pb.services.funding.pledges import PledgeOutcome, PledgeRequest
+from pb.services.funding.pledges import CallFactsCache, PledgeOutcome, PledgeRequest
 from pb.services.voting import Ballot, Receipt
 from pb.web.security import Cookies
 from pb.web.templating import Renderer
@@ -29,6 +29,7 @@ class AppState:
     ballots: WriteBatcher[tuple[Ballot, str], Receipt]  # (ballot, voter key): appended together
     mailer: BackgroundSender  # call .wake() after a transaction that enqueued mail
     pledges: WriteBatcher[PledgeRequest, PledgeOutcome]  # pledges made together
+    call_facts: CallFactsCache = field(default_factory=CallFactsCache)  # of locked calls
 
     def today(self) -> dt.date:
         return clock.today(self.settings.timezone)

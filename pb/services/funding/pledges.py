@@ -11,10 +11,11 @@ import datetime as dt
 import math
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Select, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pb import clock
@@ -25,6 +26,7 @@ from pb.models import (
     Campaign,
     CampaignState,
     CampaignTotals,
+    Eligibility,
     FundingCall,
     Pledge,
     PledgeEvent,
@@ -78,14 +80,28 @@ def _clean_name(public_name: str | None) -> str | None:
 
 
 def _existing(session: Session, user_id: int, campaign_id: int, key: str) -> PledgeOutcome | None:
-    row = session.execute(
-        select(Pledge.id, Pledge.user_id, Pledge.campaign_id).where(Pledge.idempotency_key == key)
-    ).first()
+    row = session.connection().execute(_EXISTING, {"key": key}).first()
     if row is None:
         return None
     if row.user_id != user_id or row.campaign_id != campaign_id:
         raise ValidationError({"": _("This form was already used. Reload the page and try again.")})
     return PledgeOutcome(row.id, created=False)
+
+
+_pledge = cast(Table, Pledge.__table__)
+_event = cast(Table, PledgeEvent.__table__)
+_totals = cast(Table, CampaignTotals.__table__)
+_EXISTING = select(_pledge.c.id, _pledge.c.user_id, _pledge.c.campaign_id).where(
+    _pledge.c.idempotency_key == bindparam("key")
+)
+_INSERT = {
+    "postgresql": postgresql_insert(_pledge)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(_pledge.c.id),
+    "sqlite": sqlite_insert(_pledge)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(_pledge.c.id),
+}
 
 
 def make_pledge(
@@ -101,47 +117,19 @@ def make_pledge(
 ) -> PledgeOutcome:
     """Pledge ``amount`` minor units to a campaign whose call is in its pledging window.
 
-    Transaction: the caller's. The pledge row is inserted first, in a savepoint; the unique
-    idempotency key makes a second insert with the same key fail, whatever the concurrency, and
-    that request returns the pledge already made (``created=False``) without changing anything.
-    Then the campaign's totals row is updated (on PostgreSQL this row lock orders the pledges to
-    one campaign, so each sees the resident's earlier pledges) and the call's rules are locked
-    if this is the first write since pledging opened. Refuses (``ValidationError``) outside the
-    window, for an amount not above 0, or a key already used for another campaign or account.
-    """
-    if not 8 <= len(idempotency_key) <= 64:
-        raise ValidationError({"": _("This form has expired. Reload the page and try again.")})
-    done = _existing(session, user_id, campaign_id, idempotency_key)
-    if done is not None:
-        return done
-    _check_amount(amount)
-    name = _clean_name(public_name)
-    campaign, call = _open_campaign(session, campaign_id, today)
-    now = clock.now()
-    pledge = Pledge(
-        campaign_id=campaign.id,
-        user_id=user_id,
-        amount=amount,
-        public_name=name,
-        idempotency_key=idempotency_key,
-        state=PledgeState.PLEDGED,
-        eligible=eligible,
-        created_at=now,
-        updated_at=now,
+    Transaction: the caller's. The unique idempotency key makes a second pledge with the same
+    key impossible, whatever the concurrency: that request returns the pledge already made
+    (``created=False``) without changing anything. The campaign's totals row is updated in the
+    same transaction, and the call's rules are locked if this is the first write since pledging
+    opened. Refuses (``ValidationError``) outside the window, for an amount not above 0, or a
+    key already used for another campaign or account. See :func:`make_pledges`."""
+    request = PledgeRequest(
+        user_id, campaign_id, amount, public_name, idempotency_key, eligible, today
     )
-    try:
-        with session.begin_nested():
-            session.add(pledge)
-    except IntegrityError:
-        # A simultaneous request with the same key got there first: its pledge is the one.
-        done = _existing(session, user_id, campaign_id, idempotency_key)
-        if done is None:
-            raise
-        return done
-    session.add(PledgeEvent(pledge_id=pledge.id, at=now, kind="pledged", detail={"amount": amount}))
-    _move_totals(session, campaign.id, user_id, eligible, amount)
-    calls.lock(session, call)
-    return PledgeOutcome(pledge.id, created=True)
+    (outcome,) = make_pledges(session, [request])
+    if isinstance(outcome, PbError):
+        raise outcome
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -157,31 +145,185 @@ class PledgeRequest:
     today: dt.date
 
 
+def _refusal(r: PledgeRequest, open_state: Any) -> PbError | None:
+    """Why the pledge cannot be made, without the database (``open_state``: the campaign's
+    state and its call's window, or None if there is no such campaign)."""
+    try:
+        _check_amount(r.amount)
+        _clean_name(r.public_name)
+    except ValidationError as exc:
+        return exc
+    if open_state is None:
+        return NotFound(f"campaign {r.campaign_id}")
+    if not open_state.pledging_from <= r.today <= open_state.pledging_until:
+        return ValidationError({"": _("Pledging is not open for this campaign.")})
+    if open_state.state is not CampaignState.OPEN:
+        return ValidationError({"": _("This campaign no longer takes pledges.")})
+    return None
+
+
 def make_pledges(session: Session, requests: list[PledgeRequest]) -> list[PledgeOutcome | PbError]:
     """Make several pledges in the session's transaction (a group commit: see
     :class:`pb.db.WriteBatcher`); returns, in order, each one's outcome or why it was refused.
 
-    Each pledge runs as :func:`make_pledge` in its own savepoint, so a refused one leaves
-    nothing and the others go in. They run in campaign order, so that concurrent batches take
-    the campaigns' totals rows in one order (no deadlock between them on PostgreSQL)."""
+    Each pledge is checked first (amount, name, the campaign open, its call in its pledging
+    window: one query for the batch); a refused one writes nothing. A form sent again (its key
+    already made a pledge) answers that pledge, even once the window has closed. The pledge
+    rows are inserted with ``ON CONFLICT (idempotency_key) DO NOTHING``, in key order: the
+    unique key decides under any concurrency (a concurrent insert of the same key waits for the
+    other transaction, then finds its pledge), and two batches never wait for each other's keys
+    in a cycle. Then, campaign by campaign in id order (so concurrent batches take the totals
+    rows in one order), the totals row is locked, the residents' active pledges are summed
+    (after the lock, so two pledges of one resident to one campaign never both count as a new
+    backer), and the row is updated once. Statements go through SQLAlchemy Core: no ORM work."""
     outcomes: list[PledgeOutcome | PbError | None] = [None] * len(requests)
-    for n in sorted(range(len(requests)), key=lambda n: (requests[n].campaign_id, n)):
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    campaign_ids = sorted({r.campaign_id for r in requests})
+    states = {
+        row.id: row
+        for row in conn.execute(
+            select(
+                Campaign.id,
+                Campaign.call_id,
+                Campaign.state,
+                FundingCall.pledging_from,
+                FundingCall.pledging_until,
+                FundingCall.config_sha256,
+            )
+            .join(FundingCall, FundingCall.id == Campaign.call_id)
+            .where(Campaign.id.in_(campaign_ids))
+        )
+    }
+    insert_pledge = _INSERT[conn.dialect.name]
+    now = clock.now()
+    made: list[tuple[int, int]] = []  # (request index, pledge id)
+    for n in sorted(range(len(requests)), key=lambda n: requests[n].idempotency_key):
         r = requests[n]
+        if not 8 <= len(r.idempotency_key) <= 64:
+            outcomes[n] = ValidationError(
+                {"": _("This form has expired. Reload the page and try again.")}
+            )
+            continue
         try:
-            with session.begin_nested():
-                outcomes[n] = make_pledge(
-                    session,
-                    user_id=r.user_id,
-                    campaign_id=r.campaign_id,
-                    amount=r.amount,
-                    public_name=r.public_name,
-                    idempotency_key=r.idempotency_key,
-                    eligible=r.eligible,
-                    today=r.today,
-                )
+            refusal = _refusal(r, states.get(r.campaign_id))
+            if refusal is not None:
+                outcomes[n] = _existing(session, r.user_id, r.campaign_id, r.idempotency_key)
+                if outcomes[n] is None:
+                    outcomes[n] = refusal
+                continue
+            pledge_id = conn.execute(
+                insert_pledge,
+                {
+                    "campaign_id": r.campaign_id,
+                    "user_id": r.user_id,
+                    "amount": r.amount,
+                    "public_name": _clean_name(r.public_name),
+                    "idempotency_key": r.idempotency_key,
+                    "state": PledgeState.PLEDGED,
+                    "eligible": r.eligible,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ).scalar()
+            if pledge_id is None:  # the key made a pledge already (in this batch or before)
+                outcomes[n] = _existing(session, r.user_id, r.campaign_id, r.idempotency_key)
+                assert outcomes[n] is not None
+                continue
         except PbError as exc:
             outcomes[n] = exc
+            continue
+        outcomes[n] = PledgeOutcome(pledge_id, created=True)
+        made.append((n, pledge_id))
+    if made:
+        conn.execute(
+            insert(_event),
+            [
+                {
+                    "pledge_id": p,
+                    "at": now,
+                    "kind": "pledged",
+                    "detail": {"amount": requests[n].amount},
+                }
+                for n, p in made
+            ],
+        )
+        _add_to_totals(conn, postgres, [requests[n] for n, _p in made])
+        unlocked = {states[requests[n].campaign_id] for n, _p in made}
+        for call_id in sorted({s.call_id for s in unlocked if s.config_sha256 is None}):
+            calls.lock(session, calls.get_call(session, call_id))
     return [o for o in outcomes if o is not None]
+
+
+_LOCK_TOTALS = (
+    select(_totals.c.campaign_id)
+    .where(_totals.c.campaign_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_totals.c.campaign_id)
+    .with_for_update(key_share=True, of=_totals)
+)
+_ADD_TOTALS = (
+    update(_totals)
+    .where(_totals.c.campaign_id == bindparam("c"))
+    .values(
+        raised=_totals.c.raised + bindparam("d_raised"),
+        backers=_totals.c.backers + bindparam("d_backers"),
+        match_backers=_totals.c.match_backers + bindparam("d_match_backers"),
+        match_total=_totals.c.match_total + bindparam("d_match_total"),
+        match_sum_sqrt=_totals.c.match_sum_sqrt + bindparam("d_match_sum_sqrt"),
+    )
+)
+
+
+def _add_to_totals(conn: Connection, postgres: bool, made: list[PledgeRequest]) -> None:
+    """Add new pledges (already inserted in this transaction) to their campaigns' totals."""
+    campaign_ids = sorted({r.campaign_id for r in made})
+    if postgres:  # SQLite: the transaction holds the database's write lock already
+        conn.execute(_LOCK_TOTALS, {"ids": campaign_ids}).all()
+    added: dict[tuple[int, int], list[int]] = {}  # (campaign, resident): [all, eligible]
+    for r in made:
+        sums = added.setdefault((r.campaign_id, r.user_id), [0, 0])
+        sums[0] += r.amount
+        sums[1] += r.amount if r.eligible else 0
+    user_ids = sorted({r.user_id for r in made})
+    after = {
+        (c, u): (int(a), int(e))
+        for c, u, a, e in conn.execute(
+            select(
+                _pledge.c.campaign_id,
+                _pledge.c.user_id,
+                func.sum(_pledge.c.amount),
+                func.sum(case((_pledge.c.eligible.is_(True), _pledge.c.amount), else_=0)),
+            )
+            .where(
+                _pledge.c.campaign_id.in_(campaign_ids),
+                _pledge.c.user_id.in_(user_ids),
+                _pledge.c.state.in_(ACTIVE_PLEDGE_STATES),
+            )
+            .group_by(_pledge.c.campaign_id, _pledge.c.user_id)
+        )
+    }
+    deltas = {
+        c: {
+            "c": c,
+            "d_raised": 0,
+            "d_backers": 0,
+            "d_match_backers": 0,
+            "d_match_total": 0,
+            "d_match_sum_sqrt": 0.0,
+        }
+        for c in campaign_ids
+    }
+    for (c, u), (add_all, add_eligible) in sorted(added.items()):
+        after_all, after_eligible = after[c, u]
+        d = deltas[c]
+        d["d_raised"] += add_all
+        d["d_backers"] += int(after_all > 0) - int(after_all - add_all > 0)
+        if add_eligible:
+            before = after_eligible - add_eligible
+            d["d_match_backers"] += int(after_eligible > 0) - int(before > 0)
+            d["d_match_total"] += add_eligible
+            d["d_match_sum_sqrt"] += math.sqrt(after_eligible) - math.sqrt(max(before, 0))
+    conn.execute(_ADD_TOTALS, [deltas[c] for c in campaign_ids])
 
 
 def _own_pledge(session: Session, user_id: int, pledge_id: int) -> Pledge:
@@ -300,50 +442,149 @@ def _move_totals(
 # --- the live estimate ------------------------------------------------------------------------
 
 
-def call_aggregates(session: Session, call_id: int) -> dict[int, ProjectAggregate]:
-    rows = session.execute(
-        select(
-            CampaignTotals.campaign_id,
-            CampaignTotals.match_backers,
-            CampaignTotals.match_total,
-            CampaignTotals.match_sum_sqrt,
+@dataclass(frozen=True)
+class CallFacts:
+    """What pledging and the estimate read of a campaign's call. Once the call is locked they
+    never change (edits are refused), so a process may keep them: :class:`CallFactsCache`."""
+
+    campaign_id: int
+    call_id: int
+    currency: str
+    eligibility: Eligibility
+    round_id: int | None
+    rule: MatchingRule
+    pool: int
+    pledging_from: dt.date
+    pledging_until: dt.date
+    collection_until: dt.date
+    locked: bool
+
+    def phase(self, today: dt.date) -> calls.CallPhase:
+        if today < self.pledging_from:
+            return calls.CallPhase.DRAFT
+        if today <= self.pledging_until:
+            return calls.CallPhase.PLEDGING
+        if today <= self.collection_until:
+            return calls.CallPhase.COLLECTING
+        return calls.CallPhase.CLOSED
+
+
+_FACTS = (
+    select(
+        FundingCall.id,
+        FundingCall.currency,
+        FundingCall.eligibility,
+        FundingCall.round_id,
+        FundingCall.rule,
+        FundingCall.pool,
+        FundingCall.pledging_from,
+        FundingCall.pledging_until,
+        FundingCall.collection_until,
+        FundingCall.config_sha256,
+    )
+    .join(Campaign, Campaign.call_id == FundingCall.id)
+    .where(Campaign.id == bindparam("campaign_id"))
+)
+
+
+def call_facts(session: Session, campaign_id: int) -> CallFacts:
+    row = session.connection().execute(_FACTS, {"campaign_id": campaign_id}).first()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id}")
+    return CallFacts(
+        campaign_id=campaign_id,
+        call_id=row.id,
+        currency=row.currency,
+        eligibility=row.eligibility,
+        round_id=row.round_id,
+        rule=MatchingRule.from_json_dict(row.rule),
+        pool=row.pool,
+        pledging_from=row.pledging_from,
+        pledging_until=row.pledging_until,
+        collection_until=row.collection_until,
+        locked=row.config_sha256 is not None,
+    )
+
+
+class CallFactsCache:
+    """The :class:`CallFacts` of campaigns whose call is locked, kept by one process (the web
+    app keeps one), so that a pledge or an estimate does not read them again."""
+
+    def __init__(self) -> None:
+        self._facts: dict[int, CallFacts] = {}
+
+    def get(self, campaign_id: int) -> CallFacts | None:
+        return self._facts.get(campaign_id)
+
+    def keep(self, facts: CallFacts) -> None:
+        if facts.locked:
+            self._facts[facts.campaign_id] = facts
+
+
+def _estimate_query(rule: MatchingRule, with_resident: bool) -> Select[Any]:
+    """The call's per-campaign aggregates, each row with the resident's current eligible
+    pledges (to this campaign for quadratic funding, to the call for capped 1:1)."""
+    columns: list[Any] = [
+        _totals.c.campaign_id,
+        _totals.c.match_backers,
+        _totals.c.match_total,
+        _totals.c.match_sum_sqrt,
+    ]
+    if with_resident:
+        mine = select(func.coalesce(func.sum(_pledge.c.amount), 0)).where(
+            _pledge.c.user_id == bindparam("user_id"),
+            _pledge.c.state.in_(ACTIVE_PLEDGE_STATES),
+            _pledge.c.eligible.is_(True),
         )
-        .join(Campaign, Campaign.id == CampaignTotals.campaign_id)
-        .where(Campaign.call_id == call_id)
-    ).all()
-    return {cid: ProjectAggregate(b, t, s) for cid, b, t, s in rows}
+        if rule.kind == "quadratic":
+            mine = mine.where(_pledge.c.campaign_id == bindparam("campaign_id"))
+        else:
+            mine = mine.where(
+                _pledge.c.campaign_id.in_(
+                    select(Campaign.id).where(Campaign.call_id == bindparam("call_id"))
+                )
+            )
+        columns.append(mine.scalar_subquery())
+    return (
+        select(*columns)
+        .join(Campaign, Campaign.id == _totals.c.campaign_id)
+        .where(Campaign.call_id == bindparam("call_id"))
+    )
+
+
+_ESTIMATES = {
+    (kind, with_resident): _estimate_query(MatchingRule(kind), with_resident)
+    for kind in ("quadratic", "capped")
+    for with_resident in (False, True)
+}
+
+
+def estimate_for(
+    session: Session, facts: CallFacts, user_id: int | None, amount: int, eligible: bool
+) -> int:
+    """About how much more match the campaign gets if this resident pledges ``amount`` more
+    (0 when their pledges do not count for matching), from the call's maintained totals and
+    the resident's pledges, in one query."""
+    if not eligible or amount <= 0:
+        return 0
+    params = {"call_id": facts.call_id, "campaign_id": facts.campaign_id, "user_id": user_id}
+    rows = (
+        session.connection().execute(_ESTIMATES[facts.rule.kind, user_id is not None], params).all()
+    )
+    aggregates = {row[0]: ProjectAggregate(row[1], row[2], row[3]) for row in rows}
+    current = int(rows[0][4]) if user_id is not None and rows else 0
+    total_raw = sum(raw_estimate(facts.rule, a) for a in aggregates.values())
+    aggregate = aggregates.get(facts.campaign_id, ProjectAggregate(0, 0, 0.0))
+    return marginal_estimate(facts.rule, aggregate, current, amount, facts.pool, total_raw)
 
 
 def estimate(
     session: Session, campaign_id: int, user_id: int | None, amount: int, eligible: bool
 ) -> int:
-    """About how much more match the campaign gets if this resident pledges ``amount`` more
-    (0 when their pledges do not count for matching)."""
+    """:func:`estimate_for` a campaign given by its id."""
     if not eligible or amount <= 0:
         return 0
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"campaign {campaign_id}")
-    call = calls.get_call(session, campaign.call_id)
-    rule = MatchingRule.from_json_dict(call.rule)
-    aggregates = call_aggregates(session, call.id)
-    total_raw = sum(raw_estimate(rule, a) for a in aggregates.values())
-    current = 0
-    if user_id is not None:
-        query = select(func.coalesce(func.sum(Pledge.amount), 0)).where(
-            Pledge.user_id == user_id,
-            Pledge.state.in_(ACTIVE_PLEDGE_STATES),
-            Pledge.eligible.is_(True),
-        )
-        if rule.kind == "quadratic":
-            query = query.where(Pledge.campaign_id == campaign_id)
-        else:
-            query = query.join(Campaign, Campaign.id == Pledge.campaign_id).where(
-                Campaign.call_id == call.id
-            )
-        current = int(session.scalar(query) or 0)
-    aggregate = aggregates.get(campaign_id, ProjectAggregate(0, 0, 0.0))
-    return marginal_estimate(rule, aggregate, current, amount, call.pool, total_raw)
+    return estimate_for(session, call_facts(session, campaign_id), user_id, amount, eligible)
 
 
 # --- "My pledges" -----------------------------------------------------------------------------

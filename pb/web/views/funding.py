@@ -138,9 +138,36 @@ async def show_campaign(request: Request) -> Response:
     return _render_campaign(request, data)
 
 
+async def call_facts(request: Request, campaign_id: int) -> pledges.CallFacts:
+    """The campaign's call as pledging reads it: kept by the process once the call is locked
+    (it cannot change any more), read otherwise."""
+    app = state(request)
+    facts = app.call_facts.get(campaign_id)
+    if facts is None:
+        facts = await app.db.read(pledges.call_facts, campaign_id)
+        app.call_facts.keep(facts)
+    return facts
+
+
+async def counts_now(request: Request, facts: pledges.CallFacts) -> bool:
+    """:func:`counts_for_matching`, reading the database only for a census or code call."""
+    ctx = context(request)
+    if ctx.user is None:
+        return False
+    if facts.eligibility is Eligibility.ACCOUNT or facts.round_id is None:
+        return True
+    round_id = facts.round_id
+
+    def voter(session: Session) -> bool:
+        return current_voter(request, rounds.get_round(session, round_id)) is not None
+
+    return await state(request).db.read(voter)
+
+
 async def estimate(request: Request) -> Response:
     """The live "your €10 brings about €N" (an htmx fragment; the whole page without htmx).
-    Reads the call's running totals only; changes nothing."""
+    Reads the call's running totals only; changes nothing. The fragment costs one query (the
+    call's totals and the resident's pledges) once the call's facts are kept."""
     app = state(request)
     ctx = context(request)
     campaign_id = request.path_params["campaign_id"]
@@ -148,36 +175,29 @@ async def estimate(request: Request) -> Response:
     fragment = (
         request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
     )
-
-    def lean(session: Session) -> dict[str, Any]:
-        call = calls.get_call(session, campaigns.get_campaign(session, campaign_id).call_id)
-        if calls.phase(call, app.today()) is calls.CallPhase.DRAFT and not is_staff(request):
-            raise NotFound(campaign_id)
-        try:
-            amount = parse_money(raw, call.currency, ctx.locale) if raw.strip() else None
-        except ValueError:
-            amount = None
-        if not fragment:
-            return _campaign_data(session, request, campaign_id, amount)
-        eligible = counts_for_matching(request, session, call) or ctx.user is None
-        example = amount if amount is not None else EXAMPLE_AMOUNT * _unit(call.currency)
-        viewer = ctx.user.id if ctx.user else None
-        return {
-            "call": call,
-            "eligible": eligible,
-            "example": example,
-            "estimate": pledges.estimate(session, campaign_id, viewer, example, eligible),
+    facts = await call_facts(request, campaign_id)
+    if facts.phase(app.today()) is calls.CallPhase.DRAFT and not is_staff(request):
+        raise NotFound(campaign_id)
+    try:
+        amount = parse_money(raw, facts.currency, ctx.locale) if raw.strip() else None
+    except ValueError:
+        amount = None
+    if not fragment:
+        data = await app.db.read(_campaign_data, request, campaign_id, amount)
+        values = {
+            "amount": raw,
+            "public_name": request.query_params.get("public_name", "")[:80],
+            "key": request.query_params.get("key", "")[:64] or pledges.new_idempotency_key(),
         }
-
-    data = await app.db.read(lean)
-    if fragment:
-        return app.renderer.render(request, "funding/campaign.html", data, block="estimate")
-    values = {
-        "amount": raw,
-        "public_name": request.query_params.get("public_name", "")[:80],
-        "key": request.query_params.get("key", "")[:64] or pledges.new_idempotency_key(),
-    }
-    return _render_campaign(request, data, values)
+        return _render_campaign(request, data, values)
+    eligible = ctx.user is None or await counts_now(request, facts)
+    example = amount if amount is not None else EXAMPLE_AMOUNT * _unit(facts.currency)
+    viewer = ctx.user.id if ctx.user else None
+    value = 0
+    if eligible and example > 0:
+        value = await app.db.read(pledges.estimate_for, facts, viewer, example, eligible)
+    data = {"call": facts, "eligible": eligible, "example": example, "estimate": value}
+    return app.renderer.render(request, "funding/campaign.html", data, block="estimate")
 
 
 async def make_pledge(request: Request) -> Response:
@@ -192,11 +212,8 @@ async def make_pledge(request: Request) -> Response:
         "key": text(form, "key", 100),
     }
 
-    def decide(session: Session) -> tuple[str, bool]:
-        call = calls.get_call(session, campaigns.get_campaign(session, campaign_id).call_id)
-        return call.currency, counts_for_matching(request, session, call)
-
-    currency, eligible = await app.db.read(decide)
+    facts = await call_facts(request, campaign_id)
+    currency, eligible = facts.currency, await counts_now(request, facts)
     errors: dict[str, str] = {}
     amount = 0
     try:
