@@ -46,7 +46,7 @@ from pb.audit.funding import (
 )
 from pb.audit.parse import parse_json
 from pb.audit.results_diff import differences
-from pb.audit.verify import MAX_LISTED, Check
+from pb.audit.verify import Check, capped_problems
 from pb.tally import MatchingRule, TallyError
 
 __all__ = ["FundingReport", "audit_funding_bundle", "format_funding_report", "is_funding_bundle"]
@@ -89,12 +89,6 @@ class FundingReport:
     @property
     def problems(self) -> list[str]:
         return [f"{c.name}: {p}" for c in self.checks for p in c.problems]
-
-
-def _capped(problems: list[str]) -> tuple[str, ...]:
-    if len(problems) <= MAX_LISTED:
-        return tuple(problems)
-    return (*problems[:MAX_LISTED], f"... and {len(problems) - MAX_LISTED} more")
 
 
 def is_funding_bundle(raw: RawBundle) -> bool:
@@ -153,7 +147,7 @@ def _check_files(raw: RawBundle, manifest: Mapping[str, Any]) -> Check:
     if canonical_bytes(manifest) + b"\n" != raw.data[MANIFEST]:
         problems.append(f"{MANIFEST} is not in canonical form")
     summary = f"{len(set(raw.names))} members; every SHA-256 matches the manifest"
-    return Check("files", summary, _capped(problems))
+    return Check("files", summary, capped_problems(problems))
 
 
 def _read_call(raw: RawBundle) -> tuple[dict[str, Any] | None, MatchingRule | None, list[str]]:
@@ -194,7 +188,7 @@ def _check_call(
                 f"call.json for {call['call_id']!r}"
             )
     summary = f"locked rules, config SHA-256 {manifest['config_sha256'][:16]}... recomputes"
-    return Check("call", summary, _capped(problems))
+    return Check("call", summary, capped_problems(problems))
 
 
 def _read_ledger(
@@ -240,7 +234,7 @@ def _read_ledger(
         problems.append(f"{LEDGER} is not in canonical form (rows sorted by project, then backer)")
     eligible_rows = sum(1 for row in rows if row["eligible"])
     summary = f"{len(rows)} valid pledges ({eligible_rows} eligible for matching)"
-    return rows, Check("ledger", summary, _capped(problems))
+    return rows, Check("ledger", summary, capped_problems(problems))
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:
@@ -274,7 +268,7 @@ def _check_matches(
         f"{MATCHES} differs at {_dotted(path)}: published {mine!r}, recomputed {theirs!r}"
         for path, mine, theirs in found
     ] or [f"{MATCHES} holds the same values but is not in canonical form"]
-    return Check("matches", summary, _capped(problems))
+    return Check("matches", summary, capped_problems(problems))
 
 
 def audit_funding_bundle(

@@ -87,7 +87,8 @@ class Report:
         return [f"{c.name}: {p}" for c in self.checks for p in c.problems]
 
 
-def _capped(problems: list[str]) -> tuple[str, ...]:
+def capped_problems(problems: list[str]) -> tuple[str, ...]:
+    """At most MAX_LISTED problems, then how many more there are."""
     if len(problems) <= MAX_LISTED:
         return tuple(problems)
     return (*problems[:MAX_LISTED], f"... and {len(problems) - MAX_LISTED} more")
@@ -125,7 +126,7 @@ def _check_files(
     if canonical_bytes(manifest) + b"\n" != manifest_bytes:
         problems.append(f"{MANIFEST} is not in canonical form")
     summary = f"{len(set(names))} members; every SHA-256 matches the manifest"
-    return Check("files", summary, _capped(problems))
+    return Check("files", summary, capped_problems(problems))
 
 
 def _check_config(manifest: Mapping[str, Any], log: Log | None) -> Check:
@@ -154,7 +155,7 @@ def _check_config(manifest: Mapping[str, Any], log: Log | None) -> Check:
                 f"{genesis.get('round')!r}, the config for {config['round']['id']!r}"
             )
     summary = f"config SHA-256 {digest[:16]}... is in the manifest and the genesis record"
-    return Check("config", summary, _capped(problems))
+    return Check("config", summary, capped_problems(problems))
 
 
 def _check_chain(manifest: Mapping[str, Any], log: Log | None) -> Check:
@@ -168,7 +169,7 @@ def _check_chain(manifest: Mapping[str, Any], log: Log | None) -> Check:
     if not log.hashes or log.hashes[-1] != head:
         problems.append("the log's last hash is not the chain head in the manifest")
     summary = f"{len(log.records)} records; every hash recomputes; the head is the manifest's"
-    return Check("chain", summary, _capped(problems))
+    return Check("chain", summary, capped_problems(problems))
 
 
 def _good_ballots(log: Log | None) -> list[dict[str, Any]]:
@@ -198,7 +199,7 @@ def _check_ballots(config: Mapping[str, Any], ballots: list[dict[str, Any]]) -> 
             for p in ballot_problems(config, district, record["choices"])
         )
     summary = f"{len(ballots)} ballots valid under the {config['method']['kind']} method"
-    return Check("ballots", summary, _capped(problems))
+    return Check("ballots", summary, capped_problems(problems))
 
 
 def _check_districts(
@@ -226,7 +227,7 @@ def _check_districts(
         if name.startswith("districts/") and name not in known
     )
     summary = f"each .pb holds exactly its chained ballots ({', '.join(counts)})"
-    return Check("districts", summary, _capped(problems))
+    return Check("districts", summary, capped_problems(problems))
 
 
 def _check_results(
@@ -252,7 +253,7 @@ def _check_results(
     return Check(
         "results",
         summary,
-        _capped([f"results.json differs from the re-tally: {d}" for d in differences]),
+        capped_problems([f"results.json differs from the re-tally: {d}" for d in differences]),
     )
 
 
