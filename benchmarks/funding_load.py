@@ -5,7 +5,8 @@ Usage (from the repository root, in the project's virtualenv):
 
     python benchmarks/funding_load.py [--db sqlite|postgresql|both] [--residents N]
                                       [--campaigns K] [--concurrency C] [--workers W]
-                                      [--resends F] [--estimates M] [--timeout S] [--pg-url URL]
+                                      [--resends F] [--estimates M] [--rate R]
+                                      [--estimate-rate E] [--timeout S] [--pg-url URL]
 
 For each database it prepares a fresh database (as benchmarks/vote_load.py does), creates a
 quadratic-funding call in its pledging window with K campaigns and N resident accounts, and
@@ -15,7 +16,11 @@ a random campaign, an amount between 2 and 60 €, the idempotency key a form wo
 share F of the acknowledged pledges is sent again with the same key, as a double tap or a
 resent form would be (each must answer 303 and add nothing). It prints pledges/s and the
 latency of the pledge requests, then times M requests of the htmx estimate fragment
-(``GET /campaigns/{id}/estimate?amount=...``) from logged-in residents.
+(``GET /campaigns/{id}/estimate?amount=...``) from logged-in residents. By default the clients
+run a closed loop (each sends its next request when answered, so latency there is mostly the
+queue of C clients: about C / throughput); with ``--rate R`` (and ``--estimate-rate E``) the
+first pledges (estimates) start at R (E) a second whatever the answers, as a crowd does, and
+each latency counts from the request's scheduled start.
 
 After the run it checks the database: exactly one pledge per acknowledged idempotency key, with
 the resident, campaign and amount that were sent; no other pledge; and every campaign's
@@ -89,11 +94,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--estimates", type=int, default=2000, help="estimate requests timed (%(default)s)"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="open loop: start first pledges at this many a second, latency counted from each "
+        "one's scheduled start (default: closed loop, each client sends when answered)",
+    )
+    parser.add_argument(
+        "--estimate-rate",
+        type=float,
+        default=0,
+        help="open loop for the estimates, as --rate (default: closed loop)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per database")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.residents < 1 or args.campaigns < 1 or args.concurrency < 1 or args.workers < 1:
         parser.error("--residents, --campaigns, --concurrency and --workers must be at least 1")
+    if args.rate < 0 or args.estimate_rate < 0:
+        parser.error("--rate and --estimate-rate cannot be negative")
     if not 0 <= args.resends <= 1:
         parser.error("--resends is a share between 0 and 1")
     return args
@@ -228,6 +248,27 @@ class Timed:
     errors: dict[str, int]
 
 
+class Pace:
+    """Open-loop pacing: the n-th request is due at n / rate seconds after the start, and its
+    latency counts from then (a late start counts against the server, as a real crowd does not
+    wait for earlier answers). With rate 0, closed loop: each starts when taken."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.began = time.perf_counter()
+        self.next = 0
+
+    async def start(self) -> float:
+        if self.rate <= 0:
+            return time.perf_counter()
+        due = self.began + self.next / self.rate
+        self.next += 1
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return due
+
+
 async def pledge_all(
     host: str,
     port: int,
@@ -235,6 +276,7 @@ async def pledge_all(
     concurrency: int,
     resends: float,
     rng: random.Random,
+    rate: float = 0,
 ) -> Timed:
     queue: asyncio.Queue[tuple[Resident, bool]] = asyncio.Queue()
     for r in residents:
@@ -244,6 +286,7 @@ async def pledge_all(
     errors: dict[str, int] = {}
     resends_ok = 0
     pending = len(residents)
+    pace = Pace(rate)
 
     async def worker() -> None:
         nonlocal resends_ok, pending
@@ -262,7 +305,7 @@ async def pledge_all(
                         "public_name": "",
                     }
                 ).encode()
-                started = time.perf_counter()
+                started = time.perf_counter() if again else await pace.start()
                 try:
                     status = await conn.send(
                         "POST", f"/campaigns/{resident.campaign_id}/pledge", resident.cookie, body
@@ -299,17 +342,19 @@ async def estimate_all(
     count: int,
     concurrency: int,
     rng: random.Random,
+    rate: float = 0,
 ) -> tuple[list[float], int]:
     jobs = [(rng.choice(residents), rng.randint(1, 100)) for _ in range(count)]
     latencies: list[float] = []
     bad = 0
+    pace = Pace(rate)
 
     async def worker(share: list[tuple[Resident, int]]) -> None:
         nonlocal bad
         conn = Connection(host, port)
         try:
             for resident, euros in share:
-                started = time.perf_counter()
+                started = await pace.start()
                 status = await conn.send(
                     "GET",
                     f"/campaigns/{resident.campaign_id}/estimate?amount={euros}",
@@ -422,13 +467,18 @@ async def drive(
         r.amount = rng.randint(2, 60) * 100
         r.key = secrets.token_urlsafe(16)
     server_cpu, busy = srv.cpu_seconds(), machine_busy_seconds()
-    timed = await pledge_all(host, int(port), residents, args.concurrency, args.resends, rng)
+    timed = await pledge_all(
+        host, int(port), residents, args.concurrency, args.resends, rng, args.rate
+    )
     server_cpu, busy = srv.cpu_seconds() - server_cpu, machine_busy_seconds() - busy
     ms = [s * 1000 for s in timed.latencies]
     acknowledged = sum(r.status == 303 for r in residents)
     rate = acknowledged / timed.seconds
     errors = sum(timed.errors.values())
-    print(f"pledges: {acknowledged} acknowledged (303) in {timed.seconds:.2f} s: {rate:.0f}/s")
+    paced = f", started at {args.rate:g}/s (open loop)" if args.rate else ""
+    print(
+        f"pledges: {acknowledged} acknowledged (303) in {timed.seconds:.2f} s: {rate:.0f}/s{paced}"
+    )
     print(
         f"pledge latency ms: p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  "
         f"p99 {percentile(ms, 99):.0f}  max {max(ms):.0f}"
@@ -442,14 +492,15 @@ async def drive(
         flush=True,
     )
     est_cpu = srv.cpu_seconds()
+    clients = args.concurrency if args.estimate_rate else min(args.concurrency, 8)
     est, bad = await estimate_all(
-        host, int(port), residents, args.estimates, min(args.concurrency, 8), rng
+        host, int(port), residents, args.estimates, clients, rng, args.estimate_rate
     )
     est_cpu = srv.cpu_seconds() - est_cpu
     est_ms = [s * 1000 for s in est]
-    clients = min(args.concurrency, 8)
+    est_paced = f", started at {args.estimate_rate:g}/s" if args.estimate_rate else ""
     print(
-        f"estimate latency ms ({len(est)} requests, {clients} clients): "
+        f"estimate latency ms ({len(est)} requests, {clients} clients{est_paced}): "
         f"p50 {percentile(est_ms, 50):.1f}"
         f"  p99 {percentile(est_ms, 99):.1f}  max {max(est_ms):.1f}  ({bad} not 200); "
         f"server CPU {est_cpu / max(len(est), 1) * 1000:.1f} ms a request",
