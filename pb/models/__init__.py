@@ -3,7 +3,7 @@
 from pb.models.accounts import LoginFailure, Role, User, UserSession
 from pb.models.audit import AuditEvent
 from pb.models.base import Base
-from pb.models.collection import BankLine, CallSettlement, StatementImport
+from pb.models.collection import BankLine, CallSettlement, FundingBundle, StatementImport
 from pb.models.funding import (
     ACTIVE_PLEDGE_STATES,
     Campaign,
@@ -50,6 +50,7 @@ __all__ = [
     "District",
     "Eligibility",
     "Endorsement",
+    "FundingBundle",
     "FundingCall",
     "LoginFailure",
     "OutboxMail",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pb.models.base import Base, UTCDateTime
@@ -39,6 +39,20 @@ class CallSettlement(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     bundle_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class FundingBundle(Base):
+    """The funding bundle (zip) of a published call, exactly as published: downloads serve these
+    bytes instead of building the bundle again (seconds for a large call, and the backers'
+    pseudonyms depend on the secret key, which may be rotated after publication)."""
+
+    __tablename__ = "funding_bundle"
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("funding_call.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class StatementImport(Base):

@@ -17,7 +17,15 @@ from pb.audit.funding_verify import audit_funding_bundle
 from pb.config import Settings
 from pb.db import Database
 from pb.errors import ValidationError
-from pb.models import AuditEvent, Campaign, CampaignState, FundingCall, Pledge, PledgeState
+from pb.models import (
+    AuditEvent,
+    Campaign,
+    CampaignState,
+    FundingBundle,
+    FundingCall,
+    Pledge,
+    PledgeState,
+)
 from pb.services import bank_statements, payments
 from pb.services.funding import collection, settlement
 from pb.tally.funding import MatchingRule
@@ -230,3 +238,20 @@ def test_bundle_bytes_are_the_same_on_both_databases(db: Database, settings: Set
         matches = archive.read("matches.json")
     assert hashlib.sha256(ledger).hexdigest() == LEDGER_SHA256
     assert hashlib.sha256(matches).hexdigest() == MATCHES_SHA256
+
+
+def test_the_published_bundle_is_served_as_published(db: Database, settings: Settings) -> None:
+    """The bytes stored at publication are served: a rotated secret key (which changes the
+    backers' pseudonyms) or a later change to the database does not change the bundle."""
+    f = collected(db, settings)
+    draft(db, f)
+    publish(db, f)
+    published = db.read_sync(lambda s: settlement.bundle(s, f.call_id, SECRET))
+    rotated = db.read_sync(lambda s: settlement.bundle(s, f.call_id, "another-secret-key-" * 3))
+    assert rotated == published
+    stored = db.read_sync(lambda s: s.get(FundingBundle, f.call_id))
+    assert stored is not None and stored.sha256 == hashlib.sha256(published).hexdigest()
+    assert stored.sha256 == db.read_sync(lambda s: view(db, f).bundle_sha256)
+    # A call published before bundles were stored is still served, built again.
+    db.write_sync(lambda s: s.delete(s.get(FundingBundle, f.call_id)))
+    assert db.read_sync(lambda s: settlement.bundle(s, f.call_id, SECRET)) == published

@@ -42,6 +42,7 @@ from pb.models import (
     CallSettlement,
     Campaign,
     CampaignState,
+    FundingBundle,
     FundingCall,
     Pledge,
     PledgeEvent,
@@ -173,6 +174,7 @@ def publish(
     now = clock.now()
     settlement.published_at, settlement.published_by = now, actor_id
     settlement.bundle_sha256 = hashlib.sha256(bundle).hexdigest()
+    session.add(FundingBundle(call_id=call_id, sha256=settlement.bundle_sha256, data=bundle))
     for campaign in session.scalars(
         select(Campaign).where(
             Campaign.call_id == call_id, Campaign.state == CampaignState.SUCCEEDED
@@ -206,13 +208,17 @@ def publish(
 
 
 def bundle(session: Session, call_id: int, secret_key: str) -> bytes:
-    """The funding bundle (zip) of a call whose match is published."""
-    call = session.get(FundingCall, call_id)
-    if call is None:
-        raise NotFound(f"call {call_id}")
+    """The funding bundle (zip) of a call whose match is published: the bytes stored at
+    publication (built again only for a call published before they were stored)."""
     settlement = session.get(CallSettlement, call_id)
     if settlement is None or settlement.published_at is None:
         raise NotFound(f"bundle {call_id}")
+    stored = session.get(FundingBundle, call_id)
+    if stored is not None:
+        return stored.data
+    call = session.get(FundingCall, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id}")
     return _build(session, call, secret_key)
 
 
