@@ -9,12 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from pb.config import Settings
 from pb.db import Database
 from pb.models import (
     AuditEvent,
     Campaign,
     CostItem,
     FundingCall,
+    OutboxMail,
     Pledge,
     PledgeState,
     ProposalStatus,
@@ -22,6 +24,7 @@ from pb.models import (
     TaskSignup,
     VolunteerTask,
 )
+from pb.services.funding import tasks
 from tests import frozen
 from tests.builders import make_districts, make_proposal, make_round
 from tests.conftest import AuthActions, csrf_from, make_user
@@ -367,3 +370,118 @@ def test_a_code_round_call_matches_only_residents_who_proved_a_code(
     )
     assert stored == [(5_00, False), (7_00, True)]
     assert "not counted for matching" in client.get("/pledges").text
+
+
+def test_staff_change_a_task_and_call_it_off_telling_each_volunteer(
+    client: TestClient, auth: AuthActions, db: Database, settings: Settings
+) -> None:
+    campaign_id = make_campaign(db, make_call(db))
+    task_id = make_task(db, campaign_id, capacity=3)
+    volunteers = [make_user(db, settings, f"vol{n}@example.org") for n in range(2)]
+    for user_id in volunteers:
+        db.write_sync(lambda s, u=user_id: tasks.sign_up(s, u, task_id, frozen.TODAY))
+    auth.login_as(Role.RESIDENT)
+    token = auth.csrf(f"/campaigns/{campaign_id}")
+    assert client.get(f"/tasks/{task_id}/edit").status_code == 403
+    assert (
+        client.post(f"/tasks/{task_id}/delete", data={"csrf_token": token, "confirm": "yes"})
+    ).status_code == 403
+    auth.logout()
+    auth.login_as(Role.STAFF)
+    form = client.get(f"/tasks/{task_id}/edit")
+    assert form.status_code == 200 and 'value="Build the beds"' in form.text
+    data = {
+        "csrf_token": csrf_from(form.text),
+        "title": "Build the raised beds",
+        "description": "Bring gloves.",
+        "place": "School yard",
+        "day": frozen.days(8).isoformat(),
+        "time": "09:30",
+        "capacity": "1",
+        "hours": "3",
+    }
+    # Fewer places than volunteers already signed up: refused, what was typed is kept.
+    short = client.post(f"/tasks/{task_id}/edit", data=data)
+    assert short.status_code == 422
+    assert "2 people have already signed up" in short.text and "raised beds" in short.text
+    saved = client.post(f"/tasks/{task_id}/edit", data={**data, "capacity": "5"})
+    assert saved.status_code == 200 and "The task is saved." in saved.text
+    task = db.read_sync(lambda s: s.get(VolunteerTask, task_id))
+    assert task is not None and (task.title, task.capacity, task.minutes_each) == (
+        "Build the raised beds",
+        5,
+        180,
+    )
+    # Calling it off asks first and says who will be told; nothing changes before confirming.
+    ask = client.post(f"/tasks/{task_id}/delete", data={"csrf_token": csrf_from(saved.text)})
+    assert ask.status_code == 200 and "2 volunteers who signed up" in ask.text
+    assert count(db, VolunteerTask) == 1 and count(db, OutboxMail) == 0
+    done = client.post(
+        f"/tasks/{task_id}/delete", data={"csrf_token": csrf_from(ask.text), "confirm": "yes"}
+    )
+    assert done.status_code == 200 and "2 volunteers will be told by mail" in done.text
+    assert count(db, VolunteerTask) == 0 and count(db, TaskSignup) == 0
+    mails = db.read_sync(
+        lambda s: s.scalars(select(OutboxMail).order_by(OutboxMail.recipient)).all()
+    )
+    assert [m.recipient for m in mails] == ["vol0@example.org", "vol1@example.org"]
+    assert all("Build the raised beds" in m.subject for m in mails)
+    logged = db.read_sync(
+        lambda s: s.scalars(select(AuditEvent).where(AuditEvent.action == "task.delete")).one()
+    )
+    assert logged.after == {"volunteers_told": 2}
+
+
+def test_a_task_with_confirmed_attendance_cannot_be_called_off(
+    client: TestClient, auth: AuthActions, db: Database, settings: Settings
+) -> None:
+    campaign_id = make_campaign(db, make_call(db))
+    task_id = make_task(db, campaign_id, capacity=2)
+    user_id = make_user(db, settings, "came@example.org")
+    db.write_sync(lambda s: tasks.sign_up(s, user_id, task_id, frozen.TODAY))
+    signup_id = db.read_sync(lambda s: s.scalar(select(TaskSignup.id)))
+    admin = make_user(db, settings, "staff2@example.org", role=Role.STAFF)
+    db.write_sync(lambda s: tasks.confirm_attendance(s, admin, task_id, {signup_id: 60}))
+    auth.login_as(Role.STAFF)
+    token = auth.csrf(f"/tasks/{task_id}")
+    refused = client.post(f"/tasks/{task_id}/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert "Attendance has been confirmed" in refused.text
+    assert count(db, VolunteerTask) == 1 and count(db, OutboxMail) == 0
+
+
+def test_staff_remove_a_campaign_while_the_call_is_set_up_not_after(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    draft_call = make_call(db, "draft")
+    campaign_id = make_campaign(db, draft_call)
+    make_task(db, campaign_id)
+    auth.login_as(Role.STAFF)
+    form = client.get(f"/campaigns/{campaign_id}/edit")
+    assert "Remove this campaign" in form.text
+    ask = client.post(f"/campaigns/{campaign_id}/delete", data={"csrf_token": csrf_from(form.text)})
+    assert ask.status_code == 200 and "Remove this campaign?" in ask.text
+    assert count(db, Campaign) == 1
+    done = client.post(
+        f"/campaigns/{campaign_id}/delete",
+        data={"csrf_token": csrf_from(ask.text), "confirm": "yes"},
+    )
+    assert done.status_code == 200 and "The campaign is removed." in done.text
+    assert count(db, Campaign) == count(db, CostItem) == count(db, VolunteerTask) == 0
+    logged = db.read_sync(
+        lambda s: s.scalars(select(AuditEvent).where(AuditEvent.action == "campaign.delete")).one()
+    )
+    assert logged.before is not None and logged.before["title"] == "Community garden"
+    # Once pledging has opened the call's campaigns stay: refused and the attempt logged.
+    open_call = make_call(db)
+    kept = make_campaign(db, open_call)
+    token = auth.csrf(f"/campaigns/{kept}")
+    refused = client.post(f"/campaigns/{kept}/delete", data={"csrf_token": token, "confirm": "yes"})
+    assert "rules are locked" in refused.text
+    assert count(db, Campaign) == 1
+    assert db.read_sync(
+        lambda s: s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "call.change_refused")
+        )
+    )

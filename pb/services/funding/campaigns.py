@@ -200,6 +200,26 @@ def update_campaign(
     return campaign
 
 
+def delete_campaign(session: Session, actor_id: int, campaign_id: int, today: dt.date) -> int:
+    """Remove a campaign from a call that is still being set up (before pledging opens nobody
+    can pledge or sign up, so nothing of a resident's goes with it); refused with
+    :class:`CallLocked` afterwards. Its costs, totals and tasks go with it; a proposal it came
+    from can be chosen again. Returns the call's id."""
+    campaign = get_campaign(session, campaign_id)
+    calls.check_unlocked(session, calls.get_call(session, campaign.call_id), today)
+    call_id = campaign.call_id
+    audit.record(
+        session,
+        actor_id,
+        "campaign.delete",
+        f"campaign:{campaign.id}",
+        before=_snapshot(session, campaign),
+    )
+    session.delete(campaign)
+    session.flush()
+    return call_id
+
+
 def campaign_input(session: Session, campaign: Campaign) -> CampaignInput:
     return CampaignInput(
         title=campaign.title,

@@ -22,7 +22,7 @@ from pb import clock
 from pb.errors import NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Campaign, FundingCall, TaskSignup, User, VolunteerTask
-from pb.services import audit
+from pb.services import audit, outbox
 from pb.services.funding import calls
 
 MAX_CAPACITY = 10_000
@@ -131,6 +131,76 @@ def update_task(session: Session, actor_id: int, task_id: int, data: TaskInput) 
     }
     audit.record(session, actor_id, "task.update", f"task:{task.id}", before, after)
     return task
+
+
+def delete_task(
+    session: Session,
+    actor_id: int | None,
+    task_id: int,
+    default_locale: str,
+    base_url: str,
+) -> int:
+    """Remove a task (called off, or added by mistake) and tell each volunteer who had a place,
+    in their language, through the outbox. Refused once attendance has been confirmed: the hours
+    given stay on record. Returns how many volunteers are told.
+
+    The task row is locked first, so a sign-up arriving meanwhile either is counted here (and
+    told) or finds the task gone."""
+    task = session.scalars(
+        select(VolunteerTask).where(VolunteerTask.id == task_id).with_for_update()
+    ).first()
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    rows = session.execute(
+        select(TaskSignup, User)
+        .join(User, User.id == TaskSignup.user_id)
+        .where(TaskSignup.task_id == task_id)
+        .order_by(TaskSignup.id)
+    ).all()
+    if any(signup.attended is not None for signup, _user in rows):
+        raise ValidationError(
+            {"": _("Attendance has been confirmed for this task: it stays on record.")}
+        )
+    campaign = session.get(Campaign, task.campaign_id)
+    assert campaign is not None
+    base = base_url.rstrip("/")
+    for signup, user in rows:
+        mail = outbox.render(
+            "task_cancelled",
+            user.locale or default_locale,
+            name=user.display_name,
+            task=task.title,
+            campaign=campaign.title,
+            starts_at=task.starts_at,
+            place=task.place,
+            campaign_link=f"{base}/campaigns/{campaign.id}",
+        )
+        outbox.enqueue(
+            session,
+            to=user.email,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            kind="task_cancelled",
+            dedupe_key=f"task_cancelled:{signup.id}",
+        )
+    audit.record(
+        session,
+        actor_id,
+        "task.delete",
+        f"task:{task.id}",
+        before={
+            "campaign_id": task.campaign_id,
+            "title": task.title,
+            "capacity": task.capacity,
+            "taken": task.taken,
+            "starts_at": task.starts_at.isoformat(),
+        },
+        after={"volunteers_told": len(rows)},
+    )
+    session.delete(task)
+    session.flush()
+    return len(rows)
 
 
 def _open_for_signup(session: Session, task: VolunteerTask, today: dt.date) -> None:

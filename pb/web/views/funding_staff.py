@@ -373,6 +373,49 @@ async def update_campaign(request: Request) -> Response:
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
+async def delete_campaign(request: Request) -> Response:
+    """Remove a campaign while the call is being set up: a confirmation page first."""
+    app = state(request)
+    ctx = context(request)
+    assert ctx.user is not None
+    campaign_id = request.path_params["campaign_id"]
+    form = await request.form()
+    campaign = await app.db.read(campaigns.get_campaign, campaign_id)
+    if form.get("confirm") != "yes":
+        return app.renderer.render(
+            request,
+            "pages/confirm.html",
+            {
+                "heading": _("Remove this campaign?"),
+                "subject": campaign.title,
+                "consequences": [
+                    _("The campaign, its costs and its volunteer tasks are removed from the call."),
+                    _("A proposal it came from can be given a campaign again."),
+                    _("The audit log keeps a record of what was removed."),
+                ],
+                "action": f"/campaigns/{campaign_id}/delete",
+                "confirm_label": _("Yes, remove it"),
+                "back": f"/campaigns/{campaign_id}/edit",
+            },
+        )
+    try:
+        call_id = await app.db.write(
+            campaigns.delete_campaign, ctx.user.id, campaign_id, app.today()
+        )
+    except CallLocked:
+        await app.db.write(
+            calls.record_refused_change,
+            ctx.user.id,
+            campaign.call_id,
+            f"delete campaign {campaign_id}",
+            {},
+        )
+        flash(request, locked_message(), "error")
+        return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+    flash(request, _("The campaign is removed."), "success")
+    return RedirectResponse(f"/funding/{call_id}", status_code=303)
+
+
 routes = [
     route("/funding/new", new_call, access=Access.STAFF),
     route("/funding", create_call, access=Access.STAFF, methods=["POST"]),
@@ -386,6 +429,12 @@ routes = [
         methods=["POST"],
     ),
     route("/campaigns/{campaign_id:id}/edit", edit_campaign, access=Access.STAFF),
+    route(
+        "/campaigns/{campaign_id:id}/delete",
+        delete_campaign,
+        access=Access.STAFF,
+        methods=["POST"],
+    ),
     route(
         "/campaigns/{campaign_id:id}/edit",
         update_campaign,

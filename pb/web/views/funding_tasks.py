@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pb.errors import ValidationError
 from pb.i18n import gettext as _
+from pb.i18n import ngettext
 from pb.services.funding import campaigns, tasks
 from pb.services.funding.tasks import TaskInput
 from pb.web.forms import text
@@ -113,11 +114,12 @@ def _task_form(
     values: dict[str, str],
     errors: dict[str, str],
     status: int = 200,
+    task: Any = None,
 ) -> Response:
     return state(request).renderer.render(
         request,
         "funding/task_form.html",
-        {"campaign": campaign, "values": values, "errors": errors},
+        {"campaign": campaign, "values": values, "errors": errors, "task": task},
         status_code=status,
     )
 
@@ -144,6 +146,116 @@ async def create_task(request: Request) -> Response:
         return _task_form(request, campaign, raw, errors, 422)
     flash(request, _("The task is added."), "success")
     return RedirectResponse(f"/campaigns/{campaign.id}", status_code=303)
+
+
+def _task_values(task: Any, timezone: str) -> dict[str, str]:
+    """The form's values for an existing task (its start in the town's time zone)."""
+    starts = task.starts_at.astimezone(ZoneInfo(timezone))
+    return {
+        "title": task.title,
+        "description": task.description,
+        "place": task.place,
+        "day": starts.date().isoformat(),
+        "time": starts.strftime("%H:%M"),
+        "capacity": str(task.capacity),
+        "hours": hours_input(task.minutes_each),
+    }
+
+
+async def edit_task(request: Request) -> Response:
+    app = state(request)
+    task_id = request.path_params["task_id"]
+
+    def load(session: Session) -> tuple[Any, Any]:
+        task = tasks.get_task(session, task_id)
+        return task, campaigns.get_campaign(session, task.campaign_id)
+
+    task, campaign = await app.db.read(load)
+    values = _task_values(task, app.settings.timezone)
+    return _task_form(request, campaign, values, {}, task=task)
+
+
+async def update_task(request: Request) -> Response:
+    app = state(request)
+    ctx = context(request)
+    assert ctx.user is not None
+    task_id = request.path_params["task_id"]
+
+    def load(session: Session) -> tuple[Any, Any]:
+        task = tasks.get_task(session, task_id)
+        return task, campaigns.get_campaign(session, task.campaign_id)
+
+    task, campaign = await app.db.read(load)
+    data, errors, raw = parse_task_form(await request.form(), app.settings.timezone, ctx.locale)
+    if data is not None:
+        try:
+            await app.db.write(tasks.update_task, ctx.user.id, task_id, data)
+        except ValidationError as exc:
+            errors = exc.errors
+    if data is None or errors:
+        return _task_form(request, campaign, raw, errors, 422, task=task)
+    flash(request, _("The task is saved."), "success")
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+async def delete_task(request: Request) -> Response:
+    """Staff call a task off: a confirmation page first (it says who will be told), then the
+    task goes and each volunteer who had a place gets a mail."""
+    app = state(request)
+    ctx = context(request)
+    assert ctx.user is not None
+    task_id = request.path_params["task_id"]
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        task = await app.db.read(tasks.get_task, task_id)
+        consequences = [
+            _("The task disappears from the campaign page and nobody can sign up for it."),
+            ngettext(
+                "The volunteer who signed up gets a mail saying the task is called off.",
+                "The %(num)s volunteers who signed up each get a mail saying the task is "
+                "called off.",
+                task.taken,
+            )
+            if task.taken
+            else _("Nobody has signed up yet, so nobody needs to be told."),
+            _("This cannot be undone; the audit log keeps a record of the task."),
+        ]
+        return app.renderer.render(
+            request,
+            "pages/confirm.html",
+            {
+                "heading": _("Call off this task?"),
+                "subject": task.title,
+                "consequences": consequences,
+                "action": f"/tasks/{task_id}/delete",
+                "confirm_label": _("Yes, call it off"),
+                "back": f"/tasks/{task_id}",
+            },
+        )
+    try:
+        campaign_id = await app.db.read(lambda s: tasks.get_task(s, task_id).campaign_id)
+        told = await app.db.write(
+            tasks.delete_task,
+            ctx.user.id,
+            task_id,
+            app.settings.default_locale,
+            str(request.base_url),
+        )
+    except ValidationError as exc:
+        flash(request, " ".join(exc.errors.values()), "error")
+        return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+    flash(
+        request,
+        ngettext(
+            "The task is called off; %(num)s volunteer will be told by mail.",
+            "The task is called off; %(num)s volunteers will be told by mail.",
+            told,
+        )
+        if told
+        else _("The task is called off."),
+        "success",
+    )
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
 async def show_task(request: Request) -> Response:
@@ -193,5 +305,8 @@ routes = [
     route("/campaigns/{campaign_id:id}/tasks/new", new_task, access=Access.STAFF),
     route("/campaigns/{campaign_id:id}/tasks", create_task, access=Access.STAFF, methods=["POST"]),
     route("/tasks/{task_id:id}", show_task, access=Access.STAFF),
+    route("/tasks/{task_id:id}/edit", edit_task, access=Access.STAFF),
+    route("/tasks/{task_id:id}/edit", update_task, access=Access.STAFF, methods=["POST"]),
+    route("/tasks/{task_id:id}/delete", delete_task, access=Access.STAFF, methods=["POST"]),
     route("/tasks/{task_id:id}/attendance", confirm, access=Access.STAFF, methods=["POST"]),
 ]
