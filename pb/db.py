@@ -41,6 +41,11 @@ from starlette.concurrency import run_in_threadpool
 if sys.platform != "win32":
     import fcntl
 
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - a dependency, but SQLite needs none of it
+    psycopg = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -85,14 +90,14 @@ def _own_kind(exc: BaseException) -> str | None:
             return _SQLITE_KINDS[code & 0xFF]
         message = str(exc).lower()
         return next((kind for text, kind in _SQLITE_MESSAGES if text in message), None)
-    if type(exc).__module__.startswith("psycopg"):
-        sqlstate = getattr(exc, "sqlstate", None)
-        if isinstance(sqlstate, str):
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        sqlstate = exc.sqlstate
+        if sqlstate is not None:
             if sqlstate.startswith("08"):
                 return UNREACHABLE
             return _POSTGRES_KINDS.get(sqlstate)
         # No SQLSTATE: the server never answered (refused, lost, timed out).
-        return UNREACHABLE if type(exc).__name__ == "OperationalError" else None
+        return UNREACHABLE if isinstance(exc, psycopg.OperationalError) else None
     if isinstance(exc, OSError) and exc.errno in _OS_KINDS:
         return _OS_KINDS[exc.errno]
     return None
@@ -162,9 +167,9 @@ def transient_connect_error(exc: BaseException) -> bool:
     """Whether a failure to open a connection may pass by itself: refused or lost (no
     SQLSTATE), too many connections, the server shutting down or starting up. A wrong password
     or database name is not retried."""
-    if not type(exc).__module__.startswith("psycopg") or type(exc).__name__ != "OperationalError":
+    if psycopg is None or not isinstance(exc, psycopg.OperationalError):
         return False
-    sqlstate = getattr(exc, "sqlstate", None)
+    sqlstate = exc.sqlstate
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in _CONNECT_RETRY_STATES
 
 
