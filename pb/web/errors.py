@@ -7,6 +7,7 @@ nothing was recorded, and one rate-limited log line (:data:`pb.db.outages`), not
 from __future__ import annotations
 
 import logging
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -66,6 +67,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 # Seconds a client is asked to wait before trying again after a database outage.
 RETRY_AFTER = 5
+# Where a POST casts a ballot (online or paper): the 503 page then speaks of the ballot.
+_CASTS = re.compile(r"^/rounds/[^/]+/(vote/(citywide|district)|paper)/?$")
 
 
 def unavailable_page(request: Request) -> Response:
@@ -73,15 +76,13 @@ def unavailable_page(request: Request) -> Response:
     htmx request gets the message alone (block ``message``)."""
     headers = {"retry-after": str(RETRY_AFTER)}
     if getattr(request.state, "ctx", None) is None:
-        return PlainTextResponse(
-            "Service unavailable: nothing was recorded. Try again shortly.",
-            status_code=503,
-            headers=headers,
-        )
+        message = _("What you sent was NOT saved.")
+        return PlainTextResponse(message, status_code=503, headers=headers)
+    casting = request.method == "POST" and bool(_CASTS.match(request.url.path))
     response = state(request).renderer.render(
         request,
         "errors/unavailable.html",
-        {"status": 503, "casting": request.method == "POST" and "/vote/" in request.url.path},
+        {"status": 503, "casting": casting},
         status_code=503,
         block="message",
     )

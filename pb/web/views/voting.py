@@ -331,7 +331,7 @@ def _token_receipt(
 ) -> str | None:
     """The receipt code of the form's cast token, if the token is genuine, recent and bound to
     this voter and exactly this ballot; else None (the ballot then gets a new code)."""
-    raw = text(form, "cast_token", 200)
+    raw = text(form, "cast_token", 400)
     if not raw:
         return None
     try:
