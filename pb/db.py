@@ -7,6 +7,14 @@ on upgrade), with the writers of every worker process queued in the kernel in fr
 
 Every unit of database work is one function run in one transaction, off the event loop
 (:meth:`Database.write` / :meth:`Database.read`), as Datasette's ``execute_write_fn`` does.
+
+Outages: :func:`outage_kind` names the failures that mean "the database cannot take writes now"
+(disk full, read-only, I/O error, unreachable), which the web answers with 503 and
+``Retry-After`` rather than 500, logged one line at a time by :data:`outages`
+(rate-limited). Opening a PostgreSQL connection is retried with a short back-off when the
+server refuses it or is shutting down or starting up (:func:`connect_with_retry`): nothing had
+been sent, so nothing can be done twice. A statement whose outcome is unknown (the connection
+was lost after it was sent) is never retried here.
 """
 
 from __future__ import annotations
@@ -14,15 +22,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +41,11 @@ from starlette.concurrency import run_in_threadpool
 if sys.platform != "win32":
     import fcntl
 
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - a dependency, but SQLite needs none of it
+    psycopg = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
@@ -38,6 +53,148 @@ Outcome = TypeVar("Outcome")
 log = logging.getLogger(__name__)
 
 _READ_ONLY = "pb_read_only"
+
+# The kinds of outage (:func:`outage_kind`).
+DISK_FULL = "disk-full"
+READ_ONLY = "read-only"
+IO_ERROR = "io-error"
+UNREACHABLE = "unreachable"
+
+# SQLite's primary result codes (an extended code's low byte).
+_SQLITE_KINDS = {13: DISK_FULL, 8: READ_ONLY, 10: IO_ERROR, 14: UNREACHABLE}
+_SQLITE_MESSAGES = (
+    ("database or disk is full", DISK_FULL),
+    ("readonly database", READ_ONLY),
+    ("disk i/o error", IO_ERROR),
+    ("unable to open database file", UNREACHABLE),
+)
+# PostgreSQL's SQLSTATEs: read-only transaction, disk full, out of memory, too many
+# connections, and the server shutting down or starting up (class 08 is connection exceptions).
+_POSTGRES_KINDS = {
+    "25006": READ_ONLY,
+    "53100": DISK_FULL,
+    "53200": UNREACHABLE,
+    "53300": UNREACHABLE,
+    "57P01": UNREACHABLE,
+    "57P02": UNREACHABLE,
+    "57P03": UNREACHABLE,
+}
+_OS_KINDS = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: DISK_FULL, errno.EROFS: READ_ONLY}
+_OS_KINDS[errno.EIO] = IO_ERROR
+
+
+def _own_kind(exc: BaseException) -> str | None:
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(code, int) and (code & 0xFF) in _SQLITE_KINDS:
+            return _SQLITE_KINDS[code & 0xFF]
+        message = str(exc).lower()
+        return next((kind for text, kind in _SQLITE_MESSAGES if text in message), None)
+    if psycopg is not None and isinstance(exc, psycopg.Error):
+        sqlstate = exc.sqlstate
+        if sqlstate is not None:
+            if sqlstate.startswith("08"):
+                return UNREACHABLE
+            return _POSTGRES_KINDS.get(sqlstate)
+        # No SQLSTATE: the server never answered (refused, lost, timed out).
+        return UNREACHABLE if isinstance(exc, psycopg.OperationalError) else None
+    if isinstance(exc, OSError) and exc.errno in _OS_KINDS:
+        return _OS_KINDS[exc.errno]
+    return None
+
+
+def outage_kind(exc: BaseException) -> str | None:
+    """The kind of outage ``exc`` reports (:data:`DISK_FULL`, :data:`READ_ONLY`,
+    :data:`IO_ERROR`, :data:`UNREACHABLE`), or None for any other error: the database cannot
+    take writes now, through no fault of the request, and trying again later may work."""
+    if isinstance(exc, DBAPIError):
+        kind = _own_kind(exc.orig) if exc.orig is not None else None
+        if kind is None and exc.connection_invalidated:
+            return UNREACHABLE
+        return kind
+    return _own_kind(exc)
+
+
+def outage_text(exc: BaseException) -> str:
+    """One short line about ``exc``, without the statement or its parameters (a ballot's
+    choices must never reach a log)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return f"{type(cause).__name__}: {first[:200]}"
+
+
+class OutageLog:
+    """One log line per outage, at most one per kind every ``interval`` seconds: the next
+    line says how many were left out. A full disk must not be filled further by its own
+    error messages, nor the log drowned in a traceback per request."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[float, int]] = {}
+
+    def report(self, kind: str, where: str, exc: BaseException) -> bool:
+        """Log ``exc`` (an outage of ``kind`` while doing ``where``) unless a line of this kind
+        was logged less than ``interval`` seconds ago; return whether it was logged."""
+        now = self.clock()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last[0] < self.interval:
+                self._last[kind] = (last[0], last[1] + 1)
+                return False
+            suppressed = last[1] if last is not None else 0
+            self._last[kind] = (now, 0)
+        more = f" ({suppressed} more since the last line)" if suppressed else ""
+        self.logger.error("database %s on %s: %s%s", kind, where, outage_text(exc), more)
+        return True
+
+
+outages = OutageLog(logging.getLogger("pb.db.outage"))
+
+# Back-off between attempts to open a connection (seconds): 0.75 s of waiting in all.
+CONNECT_DELAYS = (0.05, 0.1, 0.2, 0.4)
+_CONNECT_RETRY_STATES = frozenset({"53300", "57P01", "57P02", "57P03"})
+
+
+def transient_connect_error(exc: BaseException) -> bool:
+    """Whether a failure to open a connection may pass by itself: refused or lost (no
+    SQLSTATE), too many connections, the server shutting down or starting up. A wrong password
+    or database name is not retried."""
+    if psycopg is None or not isinstance(exc, psycopg.OperationalError):
+        return False
+    sqlstate = exc.sqlstate
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _CONNECT_RETRY_STATES
+
+
+def connect_with_retry(
+    connect: Callable[[], T],
+    delays: Sequence[float] = CONNECT_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``connect()``, tried again after each of ``delays`` while it fails transiently
+    (:func:`transient_connect_error`). Only opening a connection is retried: no statement has
+    been sent on it, so nothing can happen twice."""
+    for delay in delays:
+        try:
+            return connect()
+        except Exception as exc:
+            if not transient_connect_error(exc):
+                raise
+        sleep(delay)
+    return connect()
+
+
+def _setup_postgresql(engine: Engine, delays: Sequence[float]) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        return connect_with_retry(lambda: dialect.connect(*cargs, **cparams), delays)
 
 
 def _setup_sqlite(engine: Engine) -> None:
@@ -114,13 +271,16 @@ def private_sqlite_file(path: str) -> None:
                 os.chmod(name, 0o600)
 
 
-def make_engine(url: str, pool_size: int = 20) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 20, connect_delays: Sequence[float] = CONNECT_DELAYS
+) -> Engine:
     """Create the engine for ``url`` with pb's settings for SQLite or PostgreSQL.
 
     A PostgreSQL engine keeps up to ``pool_size`` connections and opens no more: when all are
     busy, a request waits for one (first come, first served) rather than opening a connection
     it closes right after, which costs PostgreSQL a new backend process each time (under load,
-    that churn took more CPU than the queries)."""
+    that churn took more CPU than the queries). Opening a PostgreSQL connection is retried
+    after each of ``connect_delays`` (:func:`connect_with_retry`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         pool: dict[str, Any] = {}
@@ -140,10 +300,24 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
+        engine = create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
+        _setup_postgresql(engine, connect_delays)
+        return engine
     raise ValueError(
         f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
     )
+
+
+# Readiness: a write to one row, at most once per this many seconds per process.
+HEARTBEAT_TTL = 1.5
+_HEARTBEAT = text(
+    "INSERT INTO heartbeat (id, beats) VALUES (1, 1)"
+    " ON CONFLICT (id) DO UPDATE SET beats = heartbeat.beats + 1"
+)
+
+
+def _beat(session: Session) -> None:
+    session.execute(_HEARTBEAT)
 
 
 class Database:
@@ -151,6 +325,8 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._ready_lock = threading.Lock()
+        self._ready: tuple[float, str | None] | None = None
         self._queue = writer_queue(engine)
         self._write = sessionmaker(engine, expire_on_commit=False)
         # On PostgreSQL reads run in autocommit: at READ COMMITTED every statement takes its own
@@ -183,6 +359,26 @@ class Database:
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await run_in_threadpool(self.read_sync, fn, *args, **kwargs)
+
+    def ready_sync(self) -> str | None:
+        """None if the database takes a write now (a tiny transaction on the heartbeat row,
+        written the way casts write), else the kind of outage (:func:`outage_kind`, or
+        ``"error"``). The answer is kept :data:`HEARTBEAT_TTL` seconds, so probes cannot load
+        the database; a failure is logged through :data:`outages`."""
+        with self._ready_lock:
+            if self._ready is not None and time.monotonic() - self._ready[0] < HEARTBEAT_TTL:
+                return self._ready[1]
+            result: str | None = None
+            try:
+                self.write_sync(_beat)
+            except Exception as exc:
+                result = outage_kind(exc) or "error"
+                outages.report(result, "the readiness check", exc)
+            self._ready = (time.monotonic(), result)
+            return result
+
+    async def ready(self) -> str | None:
+        return await run_in_threadpool(self.ready_sync)
 
     def scrub_sync(self) -> None:
         """Remove what deleted and rewritten rows left in the database files, after a commit.
@@ -293,12 +489,13 @@ class WriteBatcher(Generic[Item, Outcome]):
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} writes")
         except Exception as exc:
-            if len(batch) > 1:
+            # An outage fails every write alike: trying each alone would only wait longer.
+            if len(batch) > 1 and outage_kind(exc) is None:
                 log.warning("a batch of %d writes failed; writing each alone", len(batch))
                 for job in batch:
                     self._write([job])
                 return
-            outcomes = [exc]
+            outcomes = [exc] * len(batch)
         for (_item, loop, future), outcome in zip(batch, outcomes, strict=True):
             with contextlib.suppress(RuntimeError):  # the caller's event loop is closed
                 loop.call_soon_threadsafe(_settle, future, outcome)

@@ -21,7 +21,7 @@ from pb.audit.chain import (
 from pb.audit.config import check_config, config_sha256
 from pb.audit.errors import AuditError, BundleError, ConfigError, RecordError
 from pb.audit.method import ballot_problems
-from pb.audit.receipt import new_receipt_code, normalize_receipt
+from pb.audit.receipt import format_receipt, new_receipt_code, normalize_receipt
 from pb.audit.results import (
     ballots_by_district,
     district_election,
@@ -47,6 +47,7 @@ __all__ = [
     "check_config",
     "config_sha256",
     "district_election",
+    "format_receipt",
     "genesis_record",
     "new_receipt_code",
     "next_hash",

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import secrets
 
-__all__ = ["ALPHABET", "GROUPS", "RECEIPT_BITS", "new_receipt_code", "normalize_receipt"]
+__all__ = [
+    "ALPHABET",
+    "GROUPS",
+    "RECEIPT_BITS",
+    "format_receipt",
+    "new_receipt_code",
+    "normalize_receipt",
+]
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base32 alphabet: digit value = position."""
@@ -40,7 +47,12 @@ def _grouped(compact: str) -> str:
 
 def new_receipt_code() -> str:
     """A fresh receipt code in canonical form (130 bits from :func:`secrets.randbits`)."""
-    value = secrets.randbits(RECEIPT_BITS)
+    return format_receipt(secrets.randbits(RECEIPT_BITS))
+
+
+def format_receipt(value: int) -> str:
+    """The canonical code of the low :data:`RECEIPT_BITS` bits of ``value``."""
+    value &= (1 << RECEIPT_BITS) - 1
     digits = []
     for _ in range(LENGTH):
         value, digit = divmod(value, 32)

@@ -17,6 +17,7 @@ from pb.models.funding import (
     TaskSignup,
     VolunteerTask,
 )
+from pb.models.health import Heartbeat
 from pb.models.mail import OutboxMail, UsedToken
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
@@ -52,6 +53,7 @@ __all__ = [
     "Endorsement",
     "FundingBundle",
     "FundingCall",
+    "Heartbeat",
     "LoginFailure",
     "OutboxMail",
     "Participation",

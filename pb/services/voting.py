@@ -24,7 +24,7 @@ from pb.audit.config import config_sha256
 from pb.errors import NotFound, PbError, ValidationError
 from pb.i18n import gettext as _
 from pb.i18n import ngettext
-from pb.models import Participation, Phase, Round, VotingScope
+from pb.models import BallotRecord, Participation, Phase, Round, VotingScope
 from pb.services import audit, ballot_log, rounds
 
 CITYWIDE = "citywide"
@@ -189,10 +189,12 @@ def check_ballot(
     choices: dict[str, int],
     channel: str,
     today: dt.date,
+    receipt: str | None = None,
 ) -> Ballot:
     """Check a ballot against the round and its configuration (:func:`config_of`), without
-    touching the database. Raises :class:`VotingClosed`, :class:`NotFound` or
-    :class:`ValidationError`."""
+    touching the database. Its receipt code is ``receipt`` (drawn when the voter reviewed the
+    ballot: see :func:`find_cast`) or a new one. Raises :class:`VotingClosed`,
+    :class:`NotFound` or :class:`ValidationError`."""
     _check_open(rnd, slot, channel, today)
     district = district_of(config, slot, district_key)
     errors = validate_choices(config, district, choices)
@@ -200,7 +202,8 @@ def check_ballot(
         raise ValidationError(errors)
     chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
     assert not ballot_problems(config, district, chosen), "web and audit disagree on a ballot"
-    record = ballot_record(1, district_key, new_receipt_code(), chosen, today, channel)
+    code = receipt or new_receipt_code()
+    record = ballot_record(1, district_key, code, chosen, today, channel)
     del record["seq"]
     return Ballot(rnd.id, slot, channel, config, rnd.config_sha256 or config_sha256(config), record)
 
@@ -294,6 +297,36 @@ def append_many(session: Session, casts: list[tuple[Ballot, str]]) -> list[Recei
     finally:
         log.close()
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def find_cast(
+    session: Session, round_id: int, district_key: str, receipt: str, choices: dict[str, int]
+) -> Receipt | None:
+    """The online ballot of the round with receipt code ``receipt``, if it holds exactly
+    ``choices`` in ``district_key``: a voter who has already voted and sends the same cast
+    again (its answer was lost) gets their receipt back instead of "already cast".
+
+    No new link between voters and ballots is stored for this. The code was drawn when the
+    voter reviewed their ballot and reached them signed and bound to them and to these choices
+    (:mod:`pb.web.views.voting`); whoever can present it is that voter, retrying that cast."""
+    row = session.execute(
+        select(BallotRecord.seq, BallotRecord.hash, BallotRecord.record).where(
+            BallotRecord.round_id == round_id,
+            BallotRecord.receipt == receipt,
+            BallotRecord.kind == "ballot",
+        )
+    ).first()
+    if row is None:
+        return None
+    record = json.loads(row.record)
+    chosen = {pid: v for pid, v in choices.items() if v > 0}
+    if (
+        record.get("district") != district_key
+        or record.get("channel") != "online"
+        or record.get("choices") != chosen
+    ):
+        return None
+    return Receipt(round_id, receipt, row.seq, row.hash)
 
 
 def cast(

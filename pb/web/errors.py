@@ -1,13 +1,19 @@
-"""Friendly error pages (403, 404, 405, 422, 429, 500) in the visitor's language."""
+"""Friendly error pages (403, 404, 405, 422, 429, 500, 503) in the visitor's language.
+
+A request that fails because the database cannot take writes now (disk full, read-only,
+unreachable: :func:`pb.db.outage_kind`) gets 503 with ``Retry-After`` and a page saying that
+nothing was recorded, and one rate-limited log line (:data:`pb.db.outages`), not a traceback."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from pb.db import outage_kind, outages
 from pb.i18n import gettext as _
 from pb.web.state import state
 
@@ -59,7 +65,36 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
+# Seconds a client is asked to wait before trying again after a database outage.
+RETRY_AFTER = 5
+# Where a POST casts a ballot (online or paper): the 503 page then speaks of the ballot.
+_CASTS = re.compile(r"^/rounds/[^/]+/(vote/(citywide|district)|paper)/?$")
+
+
+def unavailable_page(request: Request) -> Response:
+    """503: the database cannot take writes now; nothing was recorded, try again shortly. An
+    htmx request gets the message alone (block ``message``)."""
+    headers = {"retry-after": str(RETRY_AFTER)}
+    if getattr(request.state, "ctx", None) is None:
+        message = _("What you sent was NOT saved.")
+        return PlainTextResponse(message, status_code=503, headers=headers)
+    casting = request.method == "POST" and bool(_CASTS.match(request.url.path))
+    response = state(request).renderer.render(
+        request,
+        "errors/unavailable.html",
+        {"status": 503, "casting": casting},
+        status_code=503,
+        block="message",
+    )
+    response.headers.update(headers)
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
+    kind = outage_kind(exc)
+    if kind is not None:
+        outages.report(kind, f"{request.method} {request.url.path}", exc)
+        return unavailable_page(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_page(request, 500)
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pb import i18n
 from pb.config import Settings
-from pb.db import Database
+from pb.db import Database, outage_kind, outages
 from pb.services import accounts
 from pb.services.accounts import CurrentUser
 
@@ -152,7 +152,15 @@ class ContextMiddleware:
         conn = HTTPConnection(scope)
         https = conn.url.scheme == "https"
         jar = conn.cookies
-        ctx = await self._context(conn, jar, https)
+        outage: Exception | None = None
+        try:
+            ctx = await self._context(conn, jar, https)
+        except Exception as exc:
+            # The database is down: answer in the visitor's language, as a visitor (503).
+            if outage_kind(exc) is None or self.on_error is None:
+                raise
+            outage = exc
+            ctx = RequestContext(None, None, "", self._locale(conn, jar, None, https), https)
         scope.setdefault("state", {})["ctx"] = ctx
         token = i18n.set_locale(ctx.locale)
 
@@ -177,6 +185,8 @@ class ContextMiddleware:
             await send_wrapper(message)
 
         try:
+            if outage is not None:
+                raise outage
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             # Render the friendly 500 page here, inside the context (locale, headers).
@@ -201,7 +211,15 @@ class ContextMiddleware:
             else:
                 user, wants_touch = loaded
                 if wants_touch:
-                    await self.db.write(accounts.touch_session, user.session_id)
+                    try:
+                        await self.db.write(accounts.touch_session, user.session_id)
+                    except Exception as exc:
+                        # Reading may still work while the database takes no writes: the
+                        # session's last use is noted next time.
+                        kind = outage_kind(exc)
+                        if kind is None:
+                            raise
+                        outages.report(kind, "noting a session's use", exc)
         set_cookies: list[str] = []
         anon_seed: str | None = None
         raw_anon = jar.get(cookie_name(Cookies.ANON, https))

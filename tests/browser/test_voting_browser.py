@@ -79,3 +79,50 @@ def test_vote_on_a_phone(
     context.close()
     assert errors == []
     assert projects
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_lost_answer_then_cast_again_shows_the_receipt(
+    browser: Any, live_server: str, db: Database, settings: Settings, javascript: bool
+) -> None:
+    """The cast reaches the server and is committed, but its answer never reaches the phone
+    (the connection drops): pressing "Cast my ballot" again shows the receipt of that ballot."""
+    from sqlalchemy import select
+
+    from pb.models import BallotRecord
+    from tests.browser.conftest import PHONE
+
+    r = make_voting_round(db, scope=VotingScope.CITYWIDE)
+    rid = r["round_id"]
+    make_user(db, settings, "lena@example.org")
+    context = browser.new_context(base_url=live_server, java_script_enabled=javascript, **PHONE)
+    page = context.new_page()
+    page.goto(f"/login?next=/rounds/{rid}/vote")
+    page.get_by_label("Email").fill("lena@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Fill in the city-wide ballot").click()
+    page.get_by_label("citywide project 1").check()
+    page.get_by_role("button", name="Review my ballot").click()
+    expect(page.get_by_role("heading", name="Check your ballot")).to_be_visible()
+
+    delivered: list[int] = []
+
+    def drop_the_answer(route: Any) -> None:
+        delivered.append(route.fetch(max_redirects=0).status)  # the server casts and commits
+        route.abort("connectionreset")  # and the phone never hears back
+
+    page.route(f"**/rounds/{rid}/vote/citywide", drop_the_answer)
+    page.get_by_role("button", name="Cast my ballot").click()
+    page.wait_for_timeout(500)
+    assert delivered == [303]
+    page.unroute(f"**/rounds/{rid}/vote/citywide")
+    expect(page.get_by_role("heading", name="Thank you for voting")).to_have_count(0)
+    page.reload()  # the resident tries again: the browser sends the same cast form again
+    page.get_by_role("heading", name="Thank you for voting").wait_for()
+    code = page.locator(".receipt-code code").inner_text()
+    stored = db.read_sync(
+        lambda s: list(s.scalars(select(BallotRecord.receipt).where(BallotRecord.kind == "ballot")))
+    )
+    assert stored == [code]
+    context.close()

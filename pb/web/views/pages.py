@@ -1,4 +1,5 @@
-"""The public pages: home and health."""
+"""The public pages: home, and health: ``/health`` (liveness: the process answers and can read
+the database) and ``/health/ready`` (readiness: the database takes a write now)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from pb.models import Phase, Town
 from pb.services import rounds
+from pb.web import errors
 from pb.web.routing import Access, route
 from pb.web.state import state
 
@@ -56,7 +58,20 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def ready(request: Request) -> Response:
+    """200 ``ok`` while the database takes writes (a tiny transaction on the heartbeat row,
+    at most one per 1.5 s per process), else 503 naming the outage, with ``Retry-After``: a
+    load balancer sends no resident here while their ballot could not be recorded."""
+    kind = await state(request).db.ready()
+    if kind is None:
+        return PlainTextResponse("ok")
+    return PlainTextResponse(
+        f"not ready: {kind}", status_code=503, headers={"retry-after": str(errors.RETRY_AFTER)}
+    )
+
+
 routes = [
     route("/", home, access=Access.PUBLIC, name="home"),
     route("/health", health, access=Access.PUBLIC, name="health"),
+    route("/health/ready", ready, access=Access.PUBLIC, name="ready"),
 ]

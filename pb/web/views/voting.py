@@ -1,8 +1,20 @@
 """Voting on phones: prove eligibility, fill a ballot (live feedback with htmx, fully usable
-without JavaScript), review it, cast it, get a receipt; look up a receipt later."""
+without JavaScript), review it, cast it, get a receipt; look up a receipt later.
+
+Casting is idempotent for the voter: the review page draws the ballot's receipt code and puts
+it, signed and bound to the voter, the round, the ballot and its choices, in the cast form
+(``cast_token``). If the answer to a cast is lost (a crash after the commit, a dropped
+connection), sending the same form again finds that code in the ballot log with the same
+choices and shows the receipt instead of "already cast". Nothing new is stored: the code is the
+ballot's receipt, and the token lives only in the voter's form."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -12,6 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from pb.audit import format_receipt
+from pb.db import UNREACHABLE, outage_kind
 from pb.errors import NotFound, Throttled, ValidationError
 from pb.i18n import gettext as _
 from pb.models import District, Eligibility, Phase, Round
@@ -26,6 +40,10 @@ from pb.web.state import state
 VOTER_COOKIE = "pb_voter"
 RECEIPT_COOKIE = "pb_receipt"
 VOTER_MAX_AGE = 2 * 3600
+CAST_TOKEN_MAX_AGE = VOTER_MAX_AGE  # a review page's cast form stays good this long
+# A cast whose connection was lost, so whose outcome is unknown, is sent again after these
+# delays (seconds): it is idempotent (a token's code already in the log means it went in).
+CAST_RETRY_DELAYS = (0.2, 0.8)
 
 
 def _signer(request: Request, salt: str) -> URLSafeTimedSerializer:
@@ -272,15 +290,72 @@ def _render_ballot(
     template: str = "voting/ballot.html",
     status: int = 200,
     block: str | None = None,
+    cast_token: str | None = None,
 ) -> Response:
     fb = voting.feedback(data["config"], data["district"], choices)
     return state(request).renderer.render(
         request,
         template,
-        {**data, "choices": choices, "errors": errors, "fb": fb},
+        {**data, "choices": choices, "errors": errors, "fb": fb, "cast_token": cast_token},
         status_code=status,
         block=block,
     )
+
+
+def _cast_binding(request: Request, data: dict[str, Any], choices: dict[str, int]) -> str:
+    """What a cast token is good for: this voter, round, slot and district, these choices."""
+    chosen = {pid: v for pid, v in sorted(choices.items()) if v > 0}
+    key = _key(request, data["round"], data["voter"])
+    what = [key, data["round"].id, data["slot"], data["district"]["key"], chosen]
+    message = b"pb.cast-binding:" + json.dumps(what, separators=(",", ":")).encode()
+    secret = state(request).settings.secret_key.encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _receipt_of(request: Request, nonce: str) -> str:
+    """The receipt code a cast token stands for. The token carries a random nonce, not the
+    code: only the server turns it into the code, so a copy of the form reveals nothing."""
+    secret = state(request).settings.secret_key.encode()
+    digest = hmac.new(secret, b"pb.cast-receipt:" + nonce.encode(), hashlib.sha256).digest()
+    return format_receipt(int.from_bytes(digest, "big"))
+
+
+def _cast_token(request: Request, data: dict[str, Any], choices: dict[str, int]) -> str:
+    """A cast token for the review page: a new receipt code, bound to the ballot."""
+    payload = {"n": secrets.token_urlsafe(16), "b": _cast_binding(request, data, choices)}
+    return _signer(request, "pb.cast").dumps(payload)
+
+
+def _token_receipt(
+    request: Request, form: FormData, data: dict[str, Any], choices: dict[str, int]
+) -> str | None:
+    """The receipt code of the form's cast token, if the token is genuine, recent and bound to
+    this voter and exactly this ballot; else None (the ballot then gets a new code)."""
+    raw = text(form, "cast_token", 400)
+    if not raw:
+        return None
+    try:
+        payload = _signer(request, "pb.cast").loads(raw, max_age=CAST_TOKEN_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    nonce, binding = payload.get("n"), payload.get("b")
+    if not isinstance(nonce, str) or not isinstance(binding, str):
+        return None
+    if not hmac.compare_digest(binding, _cast_binding(request, data, choices)):
+        return None
+    return _receipt_of(request, nonce)
+
+
+def _receipt_redirect(request: Request, round_id: int, code: str) -> Response:
+    response = RedirectResponse(f"/rounds/{round_id}/receipt", status_code=303)
+    # The receipt code reaches the next page in a short-lived signed cookie, never in a URL.
+    value = _signer(request, "pb.receipt").dumps([round_id, code])
+    response.headers.append(
+        "set-cookie", make_cookie(RECEIPT_COOKIE, value, context(request).https, 600)
+    )
+    return response
 
 
 async def ballot(request: Request) -> Response:
@@ -317,7 +392,6 @@ async def ballot_feedback(request: Request) -> Response:
 async def submit_ballot(request: Request) -> Response:
     """``step=review`` shows the ballot back for checking; ``step=cast`` casts it."""
     app = state(request)
-    ctx = context(request)
     form = await request.form()
     round_id, slot = request.path_params["round_id"], request.path_params["slot"]
     step = text(form, "step", 10)
@@ -334,32 +408,50 @@ async def submit_ballot(request: Request) -> Response:
     if step == "edit":
         return _render_ballot(request, data, choices, {})
     if step != "cast":
-        return _render_ballot(request, data, choices, {}, template="voting/review.html")
+        token = _cast_token(request, data, choices)
+        return _render_ballot(
+            request, data, choices, {}, template="voting/review.html", cast_token=token
+        )
     voter_key = _key(request, data["round"], data["voter"])
+    district_key = data["district"]["key"]
+    code = _token_receipt(request, form, data, choices)
     try:
         # Checked against what was just read; the write only appends (and re-checks what can
         # have changed since, under the round's lock).
         checked = voting.check_ballot(
-            data["round"],
-            data["config"],
-            slot,
-            data["district"]["key"],
-            choices,
-            "online",
-            app.today(),
+            data["round"], data["config"], slot, district_key, choices, "online", app.today(), code
         )
-        receipt = await app.ballots.submit((checked, voter_key))
+        receipt = await _submit(request, checked, voter_key, code is not None)
     except voting.AlreadyVoted:
+        # The same cast again (its answer was lost): the receipt, if its code is in the log
+        # with these very choices. Any other ballot from this voter stays refused.
+        if code is not None:
+            found = await app.db.read(voting.find_cast, round_id, district_key, code, choices)
+            if found is not None:
+                return _receipt_redirect(request, round_id, found.code)
         raise HTTPException(409, "already") from None
     except voting.VotingClosed:
         raise HTTPException(409, "closed") from None
     except ValidationError as exc:
         return _render_ballot(request, data, choices, exc.errors, status=422)
-    response = RedirectResponse(f"/rounds/{round_id}/receipt", status_code=303)
-    # The receipt code reaches the next page in a short-lived signed cookie, never in a URL.
-    value = _signer(request, "pb.receipt").dumps([round_id, receipt.code])
-    response.headers.append("set-cookie", make_cookie(RECEIPT_COOKIE, value, ctx.https, 600))
-    return response
+    return _receipt_redirect(request, round_id, receipt.code)
+
+
+async def _submit(
+    request: Request, checked: voting.Ballot, voter_key: str, idempotent: bool
+) -> voting.Receipt:
+    """Append a checked ballot. If the connection to the database was lost on the way, the
+    outcome is unknown; an idempotent cast (with its token's receipt code) is then sent again,
+    and finds its own ballot if the first one went in (:func:`voting.find_cast`)."""
+    ballots = state(request).ballots
+    for delay in CAST_RETRY_DELAYS:
+        try:
+            return await ballots.submit((checked, voter_key))
+        except Exception as exc:
+            if not idempotent or outage_kind(exc) != UNREACHABLE:
+                raise
+        await asyncio.sleep(delay)
+    return await ballots.submit((checked, voter_key))
 
 
 async def receipt_page(request: Request) -> Response:
