@@ -30,6 +30,18 @@ from pb.models.rounds import (
     VotingScope,
 )
 from pb.models.town import District, Town
+from pb.models.tracking import (
+    BudgetLine,
+    FundedBy,
+    Indicator,
+    Measurement,
+    Milestone,
+    ProjectFollow,
+    ProjectIndicator,
+    ProjectStatus,
+    ProjectUpdate,
+    TrackedProject,
+)
 from pb.models.voting import AccessCode, BallotRecord, CensusEntry, Participation
 
 __all__ = [
@@ -39,6 +51,7 @@ __all__ = [
     "BallotRecord",
     "BankLine",
     "Base",
+    "BudgetLine",
     "CallSettlement",
     "Campaign",
     "CampaignState",
@@ -50,14 +63,22 @@ __all__ = [
     "District",
     "Eligibility",
     "Endorsement",
+    "FundedBy",
     "FundingCall",
+    "Indicator",
     "LoginFailure",
+    "Measurement",
+    "Milestone",
     "OutboxMail",
     "Participation",
     "Phase",
     "Pledge",
     "PledgeEvent",
     "PledgeState",
+    "ProjectFollow",
+    "ProjectIndicator",
+    "ProjectStatus",
+    "ProjectUpdate",
     "Proposal",
     "ProposalStatus",
     "Role",
@@ -67,6 +88,7 @@ __all__ = [
     "StatementImport",
     "TaskSignup",
     "Town",
+    "TrackedProject",
     "UsedToken",
     "User",
     "UserSession",
