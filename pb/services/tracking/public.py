@@ -36,6 +36,7 @@ from pb.services.tracking.impact import IndicatorView, indicators_of
 
 @dataclass(frozen=True)
 class Line:
+    id: int
     label: str
     approved: int
     spent: int
@@ -123,12 +124,12 @@ def _lines(session: Session, project_ids: list[int]) -> dict[int, list[Line]]:
         .where(BudgetLine.project_id.in_(project_ids or [0]))
         .order_by(BudgetLine.position, BudgetLine.id)
     ):
-        out[line.project_id].append(Line(line.label, line.approved, line.spent))
+        out[line.project_id].append(Line(line.id, line.label, line.approved, line.spent))
     return out
 
 
 def _district_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(District.id, District.name)).tuples().all())
+    return {d: name for d, name in session.execute(select(District.id, District.name))}
 
 
 def public_card(session: Session, project_id: int) -> ProjectCard:
@@ -312,3 +313,14 @@ def ballot_projects(session: Session, code: str) -> BallotProjects | None:
             progress = progress_of(project, milestones[project.id])
             out.append(BallotProject(project.title, project.id, project.status, progress))
     return BallotProjects(found.round_id, found.round_title, True, out)
+
+
+def card_ids(session: Session, round_id: int) -> dict[str, int]:
+    """Project id on the ballot (the proposal id, as text) → its card, for a round's funded
+    projects."""
+    rows = session.execute(
+        select(TrackedProject.proposal_id, TrackedProject.id).where(
+            TrackedProject.round_id == round_id, TrackedProject.proposal_id.is_not(None)
+        )
+    ).all()
+    return {str(pid): card for pid, card in rows}
