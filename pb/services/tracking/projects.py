@@ -403,3 +403,13 @@ def appoint_lead(session: Session, actor_id: int, project_id: int, email: str) -
     audit.record(
         session, actor_id, "project.lead", f"project:{project.id}", before, {"lead": user_id}
     )
+
+
+def lines_of(session: Session, project_id: int) -> list[BudgetLine]:
+    return list(
+        session.scalars(
+            select(BudgetLine)
+            .where(BudgetLine.project_id == project_id)
+            .order_by(BudgetLine.position, BudgetLine.id)
+        )
+    )
