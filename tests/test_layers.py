@@ -88,4 +88,3 @@ def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:
     for path in modules:
         for name in imports(path):
             assert not within(name, forbidden), (path.name, name)
-

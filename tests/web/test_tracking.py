@@ -230,3 +230,28 @@ def test_the_catalogue_is_for_staff(client: TestClient, auth: AuthActions, db: D
     )
     assert added.status_code == 200 and "Bikes lent" in added.text
     assert db.read_sync(lambda s: [i.name for i in impact.catalogue(s)]) == ["Bikes lent"]
+
+
+def test_tracking_forms_are_well_formed_and_labelled(
+    client: TestClient, auth: AuthActions, published: dict[str, object]
+) -> None:
+    from tests.web.test_form_markup import page_ok, post_empty
+
+    card = _card(published)
+    page_ok(client, "/receipts/projects")
+    page_ok(client, f"/projects/{card}")
+    auth.login_as(Role.STAFF)
+    client.post(
+        f"/projects/{card}/milestones",
+        data={
+            "title": "Order",
+            "planned_on": frozen.TODAY.isoformat(),
+            "csrf_token": auth.csrf(f"/projects/{card}/manage"),
+        },
+    )
+    for path in (f"/projects/{card}", f"/projects/{card}/manage", "/admin/indicators"):
+        page_ok(client, path)
+    post_empty(client, f"/projects/{card}/manage", f"/projects/{card}/status")
+    post_empty(client, f"/projects/{card}/manage", f"/projects/{card}/milestones")
+    post_empty(client, f"/projects/{card}/manage", f"/projects/{card}/indicators")
+    post_empty(client, "/admin/indicators", "/admin/indicators")
