@@ -154,6 +154,9 @@ def test_each_update_mails_each_follower_exactly_once(
     ann = make_user(db, settings, "ann@example.org")  # type: ignore[arg-type]
     bob = make_user(db, settings, "bob@example.org")  # type: ignore[arg-type]
     make_user(db, settings, "cy@example.org")  # type: ignore[arg-type]  # follows nothing
+    unverified = make_user(db, settings, "dee@example.org", verified=False)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="Confirm your email"):
+        db.write_sync(follow.follow, card_id, unverified)
     for user in (ann, bob, ann):  # following twice is one follow
         db.write_sync(follow.follow, card_id, user)
     db.write_sync(follow.follow, other, bob)
@@ -261,3 +264,52 @@ def test_dates_stay_whole_days(db: Database, staff: Editor) -> None:
     card = db.read_sync(tracking.public_card, card_id)
     assert card.milestones[0].planned_on == dt.date(2030, 1, 31)
     assert card.history[0].detail == {"title": "Open", "planned_on": "2030-01-31"}
+
+
+def test_a_funded_campaign_gets_a_card_and_counts_volunteer_hours(
+    db: Database, settings: object, staff: Editor
+) -> None:
+    from pb import clock
+    from pb.models import TaskSignup, VolunteerTask
+    from tests.services.test_settlement import collected, draft, publish
+
+    f = collected(db, settings)  # type: ignore[arg-type]
+    garden, _bench = f.campaign_ids
+    draft(db, f)
+    assert _count(db, TrackedProject) == 0  # a draft match funds nothing yet
+    publish(db, f)
+    cards = db.read_sync(lambda s: {p.campaign_id: p.id for p in s.scalars(select(TrackedProject))})
+    assert set(cards) == {garden}  # the failed campaign has no card
+    card = db.read_sync(tracking.public_card, cards[garden])
+    assert card.funded_by.value == "crowdfunding" and card.round_id is None
+    assert card.lines and card.approved > 0
+
+    def volunteers(s: object) -> None:
+        task = VolunteerTask(
+            campaign_id=garden, title="Dig", description="", place="", starts_at=clock.now(),
+            capacity=3, minutes_each=150, taken=3, created_at=clock.now(),
+        )  # fmt: skip
+        s.add(task)  # type: ignore[attr-defined]
+        s.flush()  # type: ignore[attr-defined]
+        for user, minutes, came in ((f.users["marie"], 150, True), (f.users["jean"], 90, True),
+                                    (f.users["paul"], None, False)):  # fmt: skip
+            s.add(  # type: ignore[attr-defined]
+                TaskSignup(
+                    task_id=task.id,
+                    user_id=user,
+                    created_at=clock.now(),
+                    attended=came,
+                    minutes_given=minutes,
+                )
+            )
+
+    db.write_sync(volunteers)
+    hours = db.read_sync(
+        lambda s: s.scalar(select(Indicator.id).where(Indicator.name == "Volunteer hours"))
+    )
+    db.write_sync(
+        lambda s: impact.add_project_indicator(s, staff, cards[garden], hours, "", "", 0, 10)
+    )
+    indicator = db.read_sync(tracking.public_card, cards[garden]).indicators[0]
+    assert indicator.current == 4  # 150 + 90 minutes given, in whole hours
+    assert indicator.measurements[-1].measured_on is None

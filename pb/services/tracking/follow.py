@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pb import clock
-from pb.errors import BadToken, NotFound
+from pb.errors import BadToken, NotFound, ValidationError
+from pb.i18n import gettext as _
 from pb.models import ProjectFollow, ProjectUpdate, TrackedProject, User
 from pb.services import outbox, tokens
 
@@ -38,9 +39,15 @@ def is_following(session: Session, project_id: int, user_id: int) -> bool:
 
 
 def follow(session: Session, project_id: int, user_id: int) -> None:
-    """Follow a project; following twice is one follow (the database decides)."""
+    """Follow a project; following twice is one follow (the database decides). Only a verified
+    address is mailed, so nobody can sign someone else's address up for these mails."""
     if session.get(TrackedProject, project_id) is None:
         raise NotFound(f"project {project_id}")
+    user = session.get(User, user_id)
+    if user is None or user.email_verified_at is None:
+        raise ValidationError(
+            {"": _("Confirm your email address first (see My account): updates go by mail.")}
+        )
     dialect = session.get_bind().dialect.name
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = upsert(ProjectFollow).values(
@@ -111,7 +118,7 @@ def announce(
     followers = session.scalars(
         select(User)
         .join(ProjectFollow, ProjectFollow.user_id == User.id)
-        .where(ProjectFollow.project_id == project.id)
+        .where(ProjectFollow.project_id == project.id, User.email_verified_at.is_not(None))
         .order_by(User.id)
     ).all()
     for user in followers:

@@ -156,15 +156,13 @@ def sync_funded(session: Session) -> int:
         items = session.scalars(
             select(CostItem).where(CostItem.campaign_id == campaign.id).order_by(CostItem.position)
         ).all()
-        for n, item in enumerate(items, 1):
+        # The itemised costs backers saw; a campaign without items, its target as one line.
+        lines = [(item.label, item.amount) for item in items] or [
+            (campaign.title, campaign.optimum or campaign.minimum)
+        ]
+        for n, (label, amount) in enumerate(lines, 1):
             session.add(
-                BudgetLine(
-                    project_id=project.id,
-                    position=n,
-                    label=item.label,
-                    approved=item.amount,
-                    spent=0,
-                )
+                BudgetLine(project_id=project.id, position=n, label=label, approved=amount, spent=0)
             )
         if campaign.proposal_id is not None:
             tracked.add(campaign.proposal_id)

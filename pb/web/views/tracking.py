@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from pb.errors import BadToken, NotFound
+from pb.errors import BadToken, NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Role
 from pb.services.tracking import ballot_projects, follow, projects, public_card, round_tracking
@@ -44,8 +44,12 @@ async def follow_project(request: Request) -> Response:
     user = context(request).user
     assert user is not None
     project_id = request.path_params["project_id"]
-    await app.db.write(follow.follow, project_id, user.id)
-    flash(request, _("You follow this project: each update comes to you by mail."), "success")
+    try:
+        await app.db.write(follow.follow, project_id, user.id)
+    except ValidationError as exc:
+        flash(request, " ".join(exc.errors.values()), "error")
+    else:
+        flash(request, _("You follow this project: each update comes to you by mail."), "success")
     return RedirectResponse(f"/projects/{project_id}#follow", status_code=303)
 
 
