@@ -255,3 +255,19 @@ def test_tracking_forms_are_well_formed_and_labelled(
     post_empty(client, f"/projects/{card}/manage", f"/projects/{card}/milestones")
     post_empty(client, f"/projects/{card}/manage", f"/projects/{card}/indicators")
     post_empty(client, "/admin/indicators", "/admin/indicators")
+
+
+def test_my_projects_lists_the_followed_and_the_led(
+    client: TestClient, auth: AuthActions, db: Database, published: dict[str, object]
+) -> None:
+    card, led = _card(published), _card(published, n=1)
+    assert client.get("/account/projects", follow_redirects=False).status_code in (302, 303)
+    auth.login_as(Role.RESIDENT, "ann@example.org")
+    user_id = db.read_sync(
+        lambda s: s.scalar(select(User.id).where(User.email == "ann@example.org"))
+    )
+    db.write_sync(tracking.follow.follow, card, user_id)
+    db.write_sync(tracking.projects.appoint_lead, user_id, led, "ann@example.org")
+    page = client.get("/account/projects")
+    assert f'href="/projects/{card}"' in page.text
+    assert f'href="/projects/{led}/manage"' in page.text

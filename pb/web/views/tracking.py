@@ -126,7 +126,19 @@ async def ballot_lookup(request: Request) -> Response:
     )
 
 
+async def my_projects(request: Request) -> Response:
+    """The projects a resident follows and, for a project lead, the ones they report on."""
+    app = state(request)
+    user = context(request).user
+    assert user is not None
+    followed, led = await app.db.read(
+        lambda s: (follow.followed_by(s, user.id), projects.led_by(s, user.id))
+    )
+    return app.renderer.render(request, "tracking/mine.html", {"followed": followed, "led": led})
+
+
 routes = [
+    route("/account/projects", my_projects, access=Access.USER),
     route("/projects/{project_id:id}", show_card, access=Access.PUBLIC),
     route("/projects/{project_id:id}/follow", follow_project, access=Access.USER, methods=["POST"]),
     route(
