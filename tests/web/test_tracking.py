@@ -271,3 +271,63 @@ def test_my_projects_lists_the_followed_and_the_led(
     page = client.get("/account/projects")
     assert f'href="/projects/{card}"' in page.text
     assert f'href="/projects/{led}/manage"' in page.text
+
+
+def test_milestone_reached_through_the_form_and_unfollow_button(
+    client: TestClient, auth: AuthActions, db: Database, published: dict[str, object]
+) -> None:
+    card = _card(published)
+    auth.login_as(Role.STAFF)
+    token = auth.csrf(f"/projects/{card}/manage")
+    client.post(
+        f"/projects/{card}/milestones",
+        data={"title": "Dig", "planned_on": frozen.days(-5).isoformat(), "csrf_token": token},
+    )
+    milestone = db.read_sync(tracking.public_card, card).milestones[0].id
+    future = client.post(
+        f"/milestones/{milestone}/done",
+        data={f"done_on_{milestone}": frozen.days(3).isoformat(), "csrf_token": token},
+    )
+    assert future.status_code == 422 and "past day or today" in future.text
+    done = client.post(
+        f"/milestones/{milestone}/done",
+        data={
+            f"done_on_{milestone}": frozen.TODAY.isoformat(),
+            f"note_{milestone}": "Done early.",
+            "csrf_token": token,
+        },
+    )
+    assert done.status_code == 200 and "The milestone is reached." in done.text
+    page = client.get(f"/projects/{card}")
+    assert "Progress: 100 %" in page.text and "Done early." in page.text
+    client.post(f"/projects/{card}/follow", data={"csrf_token": token})
+    assert _count(db, ProjectFollow) == 1
+    left = client.post(f"/projects/{card}/unfollow", data={"csrf_token": token})
+    assert "You no longer follow this project." in left.text
+    assert _count(db, ProjectFollow) == 0
+
+
+def test_a_measurement_refused_by_the_service_is_named_on_its_form(
+    client: TestClient, auth: AuthActions, db: Database, published: dict[str, object]
+) -> None:
+    card = _card(published)
+    auth.login_as(Role.STAFF)
+    token = auth.csrf(f"/projects/{card}/manage")
+    client.post(
+        f"/projects/{card}/indicators",
+        data={"name": "Benches", "unit": "benches", "baseline": "0", "target": "4",
+              "csrf_token": token},
+    )  # fmt: skip
+    row = db.read_sync(tracking.public_card, card).indicators[0].id
+    refused = client.post(
+        f"/project-indicators/{row}/measurements",
+        data={
+            f"measured_on_{row}": frozen.days(2).isoformat(),
+            f"value_{row}": "3",
+            f"source_{row}": "",
+            "csrf_token": token,
+        },
+    )
+    assert refused.status_code == 422
+    assert "dated today or earlier" in refused.text and "Say where the figure" in refused.text
+    assert f'id="f-source_{row}-error"' in refused.text

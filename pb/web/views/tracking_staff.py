@@ -103,6 +103,7 @@ async def _act(
     build: Callable[[FormData, dict[str, str]], Action | None],
     done: str,
     mails: bool = True,
+    suffix: int | None = None,
 ) -> Response:
     """Parse the form (``build`` fills ``errors`` or returns the change), run the change in one
     transaction, and redirect to the page (or re-render it with the messages, 422)."""
@@ -115,7 +116,9 @@ async def _act(
     try:
         await app.db.write(action)
     except ValidationError as exc:
-        return await _page(request, project_id, form_name, exc.errors, _raw(form))
+        # A form repeated per row names its fields with the row's id (``done_on_7``).
+        errors = {f"{k}_{suffix}" if k and suffix else k: v for k, v in exc.errors.items()}
+        return await _page(request, project_id, form_name, errors, _raw(form))
     if mails:
         app.mailer.wake()
     flash(request, done, "success")
@@ -219,7 +222,12 @@ async def post_milestone_done(request: Request) -> Response:
         )
 
     return await _act(
-        request, milestone.project_id, f"done_{milestone_id}", build, _("The milestone is reached.")
+        request,
+        milestone.project_id,
+        f"done_{milestone_id}",
+        build,
+        _("The milestone is reached."),
+        suffix=milestone_id,
     )
 
 
@@ -255,7 +263,8 @@ async def post_spent(request: Request) -> Response:
         spent = _amount(form, f"spent_{line_id}", currency, locale, errors)
         return lambda s: projects.set_spent(s, editor, line_id, spent, mailing)
 
-    return await _act(request, pid, f"spent_{line_id}", build, _("The spending is saved."))
+    done = _("The spending is saved.")
+    return await _act(request, pid, f"spent_{line_id}", build, done, suffix=line_id)
 
 
 def _line_project(session: Session, line_id: int) -> tuple[int, str] | None:
@@ -306,21 +315,12 @@ async def post_measurement(request: Request) -> Response:
         measured_on = _date(form, f"measured_on_{row_id}", errors)
         value = _whole(form, f"value_{row_id}", errors)
         source = text(form, f"source_{row_id}", 200)
-        if errors:
-            return None
+        return lambda s: impact.add_measurement(
+            s, editor, row_id, measured_on, value, source, today
+        )
 
-        def change(s: Session) -> None:
-            try:
-                impact.add_measurement(s, editor, row_id, measured_on, value, source, today)
-            except ValidationError as exc:
-                raise ValidationError({f"{k}_{row_id}": v for k, v in exc.errors.items()}) from None
-
-        return change
-
-    return await _act(
-        request, row.project_id, f"measure_{row_id}", build, _("The measurement is saved."),
-        mails=False,
-    )  # fmt: skip
+    done = _("The measurement is saved.")
+    return await _act(request, row.project_id, f"measure_{row_id}", build, done, False, row_id)
 
 
 P = "/projects/{project_id:id}"
