@@ -79,6 +79,7 @@ def test_pure_modules_stay_small(package: str) -> None:
         ("services", ("pb.web", "pb.cli", "pb.mail")),
         ("mail", ("pb.web", "pb.cli")),
         ("services/funding", ("pb.web", "pb.cli", "pb.mail")),
+        ("services/tracking", ("pb.web", "pb.cli", "pb.mail")),
     ],
 )
 def test_layers_point_one_way(package: str, forbidden: tuple[str, ...]) -> None:

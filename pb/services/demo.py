@@ -24,7 +24,15 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, demo_collection, demo_funding, results, rounds, voting
+from pb.services import (
+    accounts,
+    demo_collection,
+    demo_funding,
+    demo_tracking,
+    results,
+    rounds,
+    voting,
+)
 from pb.services.rounds import RoundInput
 
 
@@ -315,15 +323,15 @@ def load_demo(
             _round(
                 today,
                 "Participatory budget 2025",
-                "Last year's vote, with quadratic ballots.",
+                "Last year's vote, with quadratic ballots, for the town and each district.",
                 -400,
                 -360,
                 -320,
                 -300,
                 VotingMethod.QUADRATIC,
                 "equalshares/add1",
-                VotingScope.CITYWIDE,
-                [],
+                VotingScope.BOTH,
+                district_ids,
                 credits=100,
             ),
             every,
@@ -362,6 +370,8 @@ def load_demo(
     demo_collection.load_collection_demo(
         session, staff, funding_calls["collecting"], today, secret_key
     )
+    # After the vote: last year's funded projects, carried out and measured.
+    demo_tracking.load_tracking_demo(session, staff, resident, last_year.id, today, secret_key)
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

@@ -63,6 +63,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     env.filters["money"] = i18n.format_money
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
+    env.filters["isoday"] = dt.date.fromisoformat  # dates kept as ISO text in JSON
     return env
 
 

@@ -22,7 +22,7 @@ from pb.audit import ballots_by_district, results_bytes, write_bundle
 from pb.errors import NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import BallotRecord, Phase, Round, RoundResult
-from pb.services import audit, ballot_log, rounds, voting
+from pb.services import audit, ballot_log, rounds, tracking, voting
 
 
 def chain(session: Session, round_id: int) -> tuple[list[dict[str, Any]], list[str]]:
@@ -95,6 +95,7 @@ def publish(session: Session, actor_id: int | None, round_id: int, today: dt.dat
     ballot_log.seal_participation(session, round_id)
     result.published_at = clock.now()
     rnd.phase_override = Phase.RESULTS
+    tracking.on_publish(session)  # the funded projects get their public cards
     audit.record(
         session,
         actor_id,

@@ -25,11 +25,13 @@ from pb.models import UsedToken
 VERIFY_EMAIL = "verify-email"
 RESET_PASSWORD = "reset-password"  # noqa: S105 (a purpose, not a password)
 UNLOCK_LOGIN = "unlock-login"
+UNFOLLOW = "unfollow"  # the one-click link under each project update mail (not single-use)
 
 LIFETIMES = {
     VERIFY_EMAIL: dt.timedelta(days=3),
     RESET_PASSWORD: dt.timedelta(hours=1),
     UNLOCK_LOGIN: dt.timedelta(hours=1),
+    UNFOLLOW: dt.timedelta(days=730),
 }
 
 

@@ -32,6 +32,7 @@ from pb.web.views import (
     funding,
     funding_staff,
     funding_tasks,
+    impact,
     mail,
     matches,
     pages,
@@ -39,6 +40,8 @@ from pb.web.views import (
     proposals,
     results,
     rounds,
+    tracking,
+    tracking_staff,
     verification,
     voters,
     voting,
@@ -64,6 +67,9 @@ def all_routes() -> list[BaseRoute]:
         *funding_staff.routes,
         *funding.routes,
         *funding_tasks.routes,
+        *tracking.routes,
+        *tracking_staff.routes,
+        *impact.routes,
         Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 

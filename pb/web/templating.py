@@ -6,6 +6,7 @@ not boosted; every response says ``Vary: HX-Request`` so caches keep the two apa
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.filters["number"] = i18n.format_number
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
+    env.filters["isoday"] = dt.date.fromisoformat  # dates kept as ISO text in JSON
     env.globals["language_name"] = i18n.language_name
     env.globals["version"] = __version__
     env.globals["role_label"] = role_label

@@ -48,7 +48,7 @@ from pb.models import (
     PledgeEvent,
     PledgeState,
 )
-from pb.services import audit
+from pb.services import audit, tracking
 from pb.services.funding import calls
 from pb.services.funding.closing import locked_call, settlement_of
 
@@ -181,6 +181,8 @@ def publish(
         )
     ):
         campaign.state = CampaignState.FUNDED
+    session.flush()
+    tracking.on_publish(session)  # the funded campaigns' projects get their public cards
     for pledge in session.scalars(
         select(Pledge)
         .join(Campaign, Campaign.id == Pledge.campaign_id)

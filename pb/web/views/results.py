@@ -16,12 +16,12 @@ from pb.errors import NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Role
 from pb.services import ballot_log, results, rounds
+from pb.services.tracking.public import card_ids
+from pb.web.charts import CHART_WIDTH, scaled
 from pb.web.explain import Sentence, explain, tie_sentences
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
 from pb.web.state import state
-
-CHART_WIDTH = 300  # SVG user units; bars scale to it
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
                 p["cost"],
                 p["score"],
                 p["selected"],
-                round(CHART_WIDTH * p["score"] / top),
+                scaled(p["score"], top),
             )
             for p in projects
         ]
@@ -104,6 +104,7 @@ def _page_data(session: Session, round_id: int, staff: bool) -> dict[str, Any]:
         "published": published,
         "head": ballot_log.log_head(session, round_id),
         "stale": False,
+        "cards": card_ids(session, round_id) if published else {},
     }
     if result is not None:
         config = json.loads(rnd.locked_config or "{}")

@@ -1,0 +1,130 @@
+"""On a phone: a resident follows a funded project, checks what became of the projects on
+their ballot, and reads the round's impact page (charts keep their size from 320 to 1920 px)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from pb.config import Settings
+from pb.db import Database
+from pb.models import Indicator, ProjectStatus, User
+from pb.services.tracking import impact, projects
+from pb.services.tracking.projects import Editor
+from tests import frozen
+from tests.conftest import make_user
+from tests.tracking_builders import mailing, published_round
+
+pytestmark = pytest.mark.browser
+
+# Where the screenshots for the closing note go (a folder that exists on the build machine).
+SHOTS = Path(os.environ.get("PB_TEST_SHOTS", "/work/briefs/shots"))
+
+
+def login(page: Any, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+
+
+def shot(page: Any, name: str) -> None:
+    if SHOTS.is_dir():
+        page.screenshot(path=str(SHOTS / f"track-{name}.png"), full_page=True)
+
+
+def reported(db: Database, settings: Settings) -> dict[str, Any]:
+    """A published round whose first project is under way, with money spent and impact."""
+    r = published_round(db)
+    staff = Editor(make_user(db, settings, "staff@example.org"), staff=True)
+    mail = mailing(settings.secret_key)
+    card = r["cards"][r["projects"]["citywide"][0]]
+    other = r["cards"][r["projects"]["north"][0]]
+
+    def report(s: Any) -> None:
+        trees = s.scalar(select(Indicator.id).where(Indicator.name == "Trees planted"))
+        people = s.scalar(select(Indicator.id).where(Indicator.name == "People reached"))
+        done = projects.add_milestone(s, staff, card, "Trees ordered", frozen.days(-20), mail)
+        day = frozen.days(-18)
+        projects.complete_milestone(s, staff, done.id, day, "Oak and lime.", frozen.TODAY, mail)
+        projects.add_milestone(s, staff, card, "Planting day", frozen.days(25), mail)
+        projects.set_status(s, staff, card, ProjectStatus.IN_PROGRESS, "", mail)
+        line = projects.lines_of(s, card)[0]
+        projects.set_spent(s, staff, line.id, line.approved // 3, mail)
+        projects.set_status(s, staff, other, ProjectStatus.DELAYED, "Permit pending.", mail)
+        for project, indicator, target, value in (
+            (card, trees, 12, 5),
+            (other, trees, 8, 8),
+            (card, people, 900, 420),
+        ):
+            row = impact.add_project_indicator(s, staff, project, indicator, "", "", 0, target)
+            impact.add_measurement(s, staff, row.id, frozen.TODAY, value, "Count", frozen.TODAY)
+
+    db.write_sync(report)
+    return {**r, "card": card}
+
+
+def test_follow_a_project(phone: Any, db: Database, settings: Settings) -> None:
+    r = reported(db, settings)
+    make_user(db, settings, "fan@example.org")
+    login(phone, "fan@example.org")
+    phone.goto(f"/rounds/{r['round_id']}/results")
+    phone.get_by_role("link", name="citywide project 0").click()
+    expect(phone.get_by_role("heading", name="citywide project 0")).to_be_visible()
+    expect(phone.get_by_text("In progress").first).to_be_visible()
+    phone.get_by_role("button", name="Follow this project").click()
+    expect(
+        phone.get_by_text("You follow this project: each update comes to you by mail.")
+    ).to_be_visible()
+    expect(phone.get_by_role("button", name="Stop following")).to_be_visible()
+    followers = db.read_sync(
+        lambda s: s.scalar(select(User.id).where(User.email == "fan@example.org"))
+    )
+    assert followers is not None
+    shot(phone, "card")
+
+
+def test_check_a_receipts_projects(phone: Any, db: Database, settings: Settings) -> None:
+    r = reported(db, settings)
+    phone.goto("/receipts")
+    phone.get_by_label("Receipt code").fill(r["receipts"][-1])
+    phone.get_by_role("button", name="Check").click()
+    phone.get_by_role("link", name="What happened to the projects on this ballot?").click()
+    phone.get_by_label("Receipt code").fill(r["receipts"][-1])
+    phone.get_by_role("button", name="Show the projects").click()
+    expect(phone.get_by_role("link", name="citywide project 0")).to_be_visible()
+    expect(phone.get_by_text("Not funded by the vote.")).to_be_visible()
+    expect(phone.get_by_text("In progress").first).to_be_visible()
+    shot(phone, "ballot")
+
+
+SIZES = (
+    "Array.from(document.querySelectorAll('svg.chart'))"
+    ".map(s => [s.getBoundingClientRect().width, s.getBoundingClientRect().height])"
+)
+
+
+def test_read_the_impact_page(phone: Any, db: Database, settings: Settings) -> None:
+    r = reported(db, settings)
+    phone.goto(f"/rounds/{r['round_id']}")
+    phone.get_by_role("link", name="Social impact").click()
+    expect(phone.get_by_role("heading", name="Social impact")).to_be_visible()
+    expect(
+        phone.get_by_role("img", name="Progress to target of the round's indicators, in percent")
+    ).to_be_visible()
+    table = phone.get_by_role("table").first
+    expect(table.get_by_role("cell", name="Trees planted")).to_be_visible()
+    expect(table.get_by_role("cell", name="13 trees")).to_be_visible()
+    shot(phone, "impact")
+    for width in (320, 360, 1280, 1920):
+        phone.set_viewport_size({"width": width, "height": 900})
+        sizes = phone.evaluate(SIZES)
+        assert len(sizes) == 3, sizes  # the round's, and two projects'
+        for w, h in sizes:
+            assert 0 < w <= 304 and 0 < h <= 3 * 36 + 4, (width, sizes)
