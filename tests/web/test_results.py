@@ -138,5 +138,7 @@ def test_results_page_in_french(
     db.write_sync(results.publish, None, rid, TODAY)
     html = client.get(f"/rounds/{rid}/results", headers={"Accept-Language": "fr"}).text
     assert "Comment les projets retenus ont été choisis" in html
+    # The city-wide ballot is named in the reader's language, not by the locked config's key name.
+    assert "Toute la ville" in html and "City-wide" not in html
     document = json.loads(db.read_sync(lambda s: results.get_result(s, rid).results))
     assert document["format"] == "pb-results/1"

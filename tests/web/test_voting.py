@@ -267,6 +267,8 @@ def test_paper_ballots_share_the_chain(client: TestClient, auth: AuthActions, db
     auth.login_as(Role.STAFF)
     page = client.get(f"/rounds/{rid}/paper").text
     assert "Record paper ballot" in page and 'name="code"' in page
+    french = client.get(f"/rounds/{rid}/paper", headers={"Accept-Language": "fr"}).text
+    assert "Toute la ville" in french and "City-wide" not in french
     token = csrf_from(page)
     data = {
         "csrf_token": token,

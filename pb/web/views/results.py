@@ -77,7 +77,7 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
         out.append(
             DistrictResult(
                 key=district["key"],
-                name=district["name"],
+                name=_("City-wide") if district["key"] == "citywide" else district["name"],
                 budget=district["budget"],
                 spent=outcome["spent"],
                 funded=funded,
