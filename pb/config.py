@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pb.errors import ConfigError
 
-SUPPORTED_LOCALES = ("en", "fr")
+SUPPORTED_LOCALES = ("en", "fr", "es")
 
 
 @dataclass(frozen=True)
