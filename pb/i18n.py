@@ -60,8 +60,10 @@ def gettext(message: str, **variables: object) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    """Pick the plural form for ``n``, then fill ``%(num)s`` with ``n`` written the locale's
+    way ("1 234" in French, "1.234" in Spanish)."""
     text = translations(get_locale()).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return text % {"num": format_number(n), **variables}
 
 
 def negotiate(accept_language: str, available: tuple[str, ...], default: str) -> str:

@@ -117,3 +117,13 @@ def test_money_and_dates_follow_the_locale(locale: str, money: str, day: str) ->
         assert july[locale] in i18n.format_day(dt.date(2027, 7, 15))
     finally:
         i18n.reset_locale(token)
+
+
+def test_counts_are_written_the_locale_way() -> None:
+    for locale, shown in (("en", "1,234 ballots"), ("es", "1.234 papeletas"), ("fr", "1 234")):
+        token = i18n.set_locale(locale)
+        try:
+            text = i18n.ngettext("%(num)s ballot", "%(num)s ballots", 1234)
+            assert text.replace("\u202f", " ").startswith(shown), text
+        finally:
+            i18n.reset_locale(token)
