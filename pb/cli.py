@@ -131,7 +131,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 texts_locale,
             )
             print(f"demo town loaded (texts in {texts_locale})")
-            if texts_locale != settings.default_locale:
+            if texts_locale not in settings.locales:
+                print(f"pb's pages have no {texts_locale} translation yet: they stay in English")
+            elif texts_locale != settings.default_locale:
                 print(
                     f"the demo accounts use {texts_locale}; to show it to visitors too, "
                     f"set PB_DEFAULT_LOCALE={texts_locale}"

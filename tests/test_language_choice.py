@@ -127,3 +127,9 @@ def test_counts_are_written_the_locale_way() -> None:
             assert text.replace("\u202f", " ").startswith(shown), text
         finally:
             i18n.reset_locale(token)
+
+
+def test_pages_say_their_language_to_caches(client: TestClient) -> None:
+    response = client.get("/login", headers={"Accept-Language": "es-ES"})
+    assert response.headers["content-language"] == "es"
+    assert "accept-language" in response.headers["vary"].lower()
