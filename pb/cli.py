@@ -107,8 +107,10 @@ def _database() -> Database:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pb.config import load_settings
     from pb.passwords import Passwords
-    from pb.services import accounts, demo
+    from pb.services import accounts, demo, demo_texts
 
+    texts_locale = args.locale
+    demo_texts.load(texts_locale)  # an unknown language stops here, before the database
     with _database() as db:
         if db.read_sync(accounts.count_users) > 0:
             if not args.if_empty:
@@ -122,9 +124,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             }
             settings = load_settings()
             db.write_sync(
-                demo.load_demo, hashes, clock.today(settings.timezone), settings.secret_key
+                demo.load_demo,
+                hashes,
+                clock.today(settings.timezone),
+                settings.secret_key,
+                texts_locale,
             )
-            print("demo town loaded")
+            print(f"demo town loaded (texts in {texts_locale})")
+            if texts_locale not in settings.locales:
+                print(f"pb's pages have no {texts_locale} translation yet: they stay in English")
+            elif texts_locale != settings.default_locale:
+                print(
+                    f"the demo accounts use {texts_locale}; to show it to visitors too, "
+                    f"set PB_DEFAULT_LOCALE={texts_locale}"
+                )
     print("demo logins (email / password / role):")
     for login in demo.DEMO_LOGINS:
         print(f"  {login.email:<20} {login.password:<20} {login.role.value}")
@@ -217,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty",
         action="store_true",
         help="do nothing (but print the logins) when the database has accounts",
+    )
+    demo.add_argument(
+        "--locale",
+        default="en",
+        metavar="L",
+        help="language of the demo town's texts: en, fr, es, it, el or pl (default: en)",
     )
     demo.set_defaults(func=cmd_demo)
 

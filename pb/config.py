@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pb.errors import ConfigError
 
-SUPPORTED_LOCALES = ("en", "fr", "it", "el", "pl")
+SUPPORTED_LOCALES = ("en", "fr", "es", "it", "el", "pl")
 
 
 @dataclass(frozen=True)

@@ -60,26 +60,39 @@ def gettext(message: str, **variables: object) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    """Pick the plural form for ``n``, then fill ``%(num)s`` with ``n`` written the locale's
+    way ("1 234" in French, "1.234" in Spanish)."""
     text = translations(get_locale()).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return text % {"num": format_number(n), **variables}
 
 
 def negotiate(accept_language: str, available: tuple[str, ...], default: str) -> str:
-    """Pick the best of ``available`` for an ``Accept-Language`` header."""
+    """Pick the best of ``available`` for an ``Accept-Language`` header.
+
+    Higher quality values win, then the header's order; a regional tag falls back to its
+    language (``es-AR`` → ``es``); ``q=0`` means "not this one"; ``*`` or no match gives
+    ``default``.
+    """
     choices: list[tuple[float, int, str]] = []
-    for index, part in enumerate(accept_language.split(",")):
+    for index, part in enumerate(accept_language.split(",")[:32]):
         piece = part.strip()
         if not piece:
             continue
         tag, _, params = piece.partition(";")
         quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                continue
-        choices.append((-quality, index, tag.strip().lower()))
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = -1.0
+        if not 0 < quality <= 1:
+            continue
+        choices.append((-quality, index, tag.strip().lower().replace("_", "-")))
     for _, _, tag in sorted(choices):
+        if tag == "*":
+            return default
         base = tag.split("-")[0]
         if base in available:
             return base
@@ -124,5 +137,6 @@ def format_moment(value: dt.datetime) -> str:
 
 
 def language_name(locale: str) -> str:
-    """The name of a language in that language ("English", "français")."""
-    return Locale.parse(locale).get_display_name(locale) or locale
+    """The name of a language in that language, capitalised as in a list ("Español", "Ελληνικά")."""
+    name = Locale.parse(locale).get_display_name(locale) or locale
+    return name[:1].upper() + name[1:]

@@ -130,6 +130,13 @@ def test_the_wheel_carries_templates_static_files_catalogs_and_migrations(
         "pb/_data/templates/results/show.html",
         "pb/translations/fr/LC_MESSAGES/messages.po",
     } <= names
+    # Every catalog and every language of `pb demo --locale`.
+    shipped = {
+        f"pb/{path.relative_to(REPO / 'pb').as_posix()}"
+        for pattern in ("translations/*/LC_MESSAGES/messages.po", "demo_texts/*.json")
+        for path in (REPO / "pb").glob(pattern)
+    }
+    assert len(shipped) >= 8 and shipped <= names, sorted(shipped - names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

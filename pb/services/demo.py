@@ -28,6 +28,7 @@ from pb.services import (
     accounts,
     demo_collection,
     demo_funding,
+    demo_texts,
     demo_tracking,
     results,
     rounds,
@@ -51,96 +52,23 @@ DEMO_LOGINS = (
     DemoLogin("auditor@demo.pb", "demo-auditor-pass", Role.AUDITOR, "Alex Auditor"),
     DemoLogin("resident@demo.pb", "demo-resident-pass", Role.RESIDENT, "Rosa Resident"),
 )
-DISTRICTS = (("Old Town", 8400), ("Riverside", 12100), ("Hillcrest", 9600), ("Northgate", 15300))
-CATEGORIES = ("Green spaces", "Mobility", "Culture", "Sport and play", "Community")
+POPULATIONS = (8400, 12100, 9600, 15300)  # of the four districts, in the texts' order
 
-# (title, summary, cost in euros, district index or None for city-wide, category index)
+# (cost in euros, district index or None for city-wide, category index) of each idea; the
+# titles and summaries are in the demo texts, in the same order.
 IDEAS = (
-    (
-        "Shade trees on Market Square",
-        "Plant twelve large trees with benches around them so the "
-        "square stays usable in summer heat.",
-        48_000,
-        0,
-        0,
-    ),
-    (
-        "Safe bike lane on River Road",
-        "A protected two-way bike lane along the 900 m between the bridge and the school.",
-        160_000,
-        1,
-        1,
-    ),
-    (
-        "Open-air cinema nights",
-        "Eight free film evenings in the park each summer, with films chosen by residents.",
-        14_000,
-        None,
-        2,
-    ),
-    (
-        "Playground for toddlers in Hillcrest",
-        "A fenced play area with soft ground for children under six next to the library.",
-        65_000,
-        2,
-        3,
-    ),
-    (
-        "Repair café in the old fire station",
-        "Tools, workbenches and a monthly schedule so neighbours can fix things together.",
-        22_000,
-        3,
-        4,
-    ),
-    (
-        "Drinking fountains along the river walk",
-        "Four accessible drinking fountains between the mill and the marina.",
-        28_000,
-        1,
-        0,
-    ),
-    (
-        "Covered bike parking at the station",
-        "Sheltered, well-lit parking for 120 bicycles with a repair stand.",
-        90_000,
-        None,
-        1,
-    ),
-    (
-        "Community garden at Northgate",
-        "Thirty raised beds, a water tank and a tool shed on the empty plot behind the school.",
-        35_000,
-        3,
-        0,
-    ),
-    (
-        "Street football court",
-        "Resurface the old court on Elm Street and add goals and a low fence.",
-        54_000,
-        2,
-        3,
-    ),
-    (
-        "Benches for the walk up the hill",
-        "Ten benches at regular spacing so older residents can rest on the way to the shops.",
-        12_000,
-        2,
-        4,
-    ),
-    (
-        "Mural festival",
-        "Local artists paint five blank walls in the old town with residents' stories.",
-        25_000,
-        0,
-        2,
-    ),
-    (
-        "Night bus on weekends",
-        "A trial night bus linking the four districts on Friday and Saturday nights for one year.",
-        120_000,
-        None,
-        1,
-    ),
+    (48_000, 0, 0),
+    (160_000, 1, 1),
+    (14_000, None, 2),
+    (65_000, 2, 3),
+    (22_000, 3, 4),
+    (28_000, 1, 0),
+    (90_000, None, 1),
+    (35_000, 3, 0),
+    (54_000, 2, 3),
+    (12_000, 2, 4),
+    (25_000, 0, 2),
+    (120_000, None, 1),
 )
 
 
@@ -156,6 +84,7 @@ def _round(
     rule: str,
     scope: VotingScope,
     district_ids: list[int],
+    categories: list[str],
     **limits: int,
 ) -> RoundInput:
     def day(offset: int) -> dt.date:
@@ -179,7 +108,7 @@ def _round(
         rule=rule,
         eligibility=Eligibility.ACCOUNT,
         scope=scope,
-        categories=list(CATEGORIES),
+        categories=categories,
         **limits,
     )
 
@@ -192,13 +121,16 @@ def _add_proposals(
     statuses: list[ProposalStatus],
     citywide: bool,
     districts: bool,
+    texts: dict[str, Any],
 ) -> None:
     categories = {
         c.name: c.id for c in session.scalars(select(Category).where(Category.round_id == round_id))
     }
     now = clock.now()
     kept: Proposal | None = None
-    for (title, summary, euros, district, category), status in zip(IDEAS, statuses, strict=False):
+    words = texts["proposal"]
+    ideas = [(*words_of, *numbers) for words_of, numbers in zip(texts["ideas"], IDEAS, strict=True)]
+    for (title, summary, euros, district, category), status in zip(ideas, statuses, strict=False):
         district_id = None if district is None else district_ids[district]
         if (district_id is None and not citywide) or (district_id is not None and not districts):
             continue
@@ -207,15 +139,14 @@ def _add_proposals(
             author_id=author_id,
             title=title,
             summary=summary,
-            description=summary + "\n\nThe proposers have talked to neighbours and local "
-            "associations, who support the idea and offered to help keep it in good shape.",
-            need="Residents asked for this at the last neighbourhood meetings.",
-            beneficiaries="Families, older residents and everyone passing through.",
-            partners="Neighbourhood association",
+            description=summary + "\n\n" + words["support"],
+            need=words["need"],
+            beneficiaries=words["beneficiaries"],
+            partners=words["partners"],
             estimated_cost=euros * 100,
             district_id=district_id,
-            category_id=categories[CATEGORIES[category]],
-            place="See the map at the town hall",
+            category_id=categories[texts["categories"][category]],
+            place=words["place"],
             status=status,
             created_at=now,
             updated_at=now,
@@ -223,7 +154,7 @@ def _add_proposals(
         if status is ProposalStatus.ACCEPTED:
             p.feasible_cost = euros * 100 + (euros * 100) // 10  # staff's estimate adds 10 %
         elif status is ProposalStatus.REJECTED:
-            p.reject_reason = "The land belongs to the regional rail company, not the town."
+            p.reject_reason = words["reject_reason"]
         elif status is ProposalStatus.MERGED and kept is not None:
             p.merged_into_id = kept.id
         session.add(p)
@@ -233,13 +164,23 @@ def _add_proposals(
 
 
 def load_demo(
-    session: Session, password_hashes: dict[str, str], today: dt.date, secret_key: str = ""
+    session: Session,
+    password_hashes: dict[str, str],
+    today: dt.date,
+    secret_key: str = "",
+    locale: str = "en",
 ) -> None:
-    """Create the demo town. ``password_hashes`` maps each demo email to its argon2 hash."""
+    """Create the demo town. ``password_hashes`` maps each demo email to its argon2 hash;
+    ``locale`` is the language of its texts (one of :data:`demo_texts.LOCALES`), which the demo
+    accounts also get as their language."""
+    texts = demo_texts.load(locale)
     town = Town(name="Lindenfeld", currency="EUR")
     session.add(town)
     session.flush()
-    session.add_all(District(town_id=town.id, name=n, population=p) for n, p in DISTRICTS)
+    session.add_all(
+        District(town_id=town.id, name=n, population=p)
+        for n, p in zip(texts["districts"], POPULATIONS, strict=True)
+    )
     session.flush()
     users = {
         login.role: accounts.create_user(
@@ -252,17 +193,20 @@ def load_demo(
         )
         for login in DEMO_LOGINS
     }
+    if locale != "en":
+        for user in users.values():
+            user.locale = locale
     staff, resident = users[Role.STAFF].id, users[Role.RESIDENT].id
     district_ids = list(session.scalars(select(District.id).order_by(District.id)))
     every = [ProposalStatus.ACCEPTED] * len(IDEAS)
+    titles: list[str] = [title for title, _ in texts["rounds"]]
+    abouts: list[str] = [about for _, about in texts["rounds"]]
     plans = (
         (
             _round(
                 today,
-                "Lindenfeld 2027: your ideas",
-                "Send us your ideas for the town and "
-                "your district. Every resident can propose; staff check each idea before the "
-                "vote.",
+                titles[0],
+                abouts[0],
                 -10,
                 20,
                 40,
@@ -271,6 +215,7 @@ def load_demo(
                 "greedy",
                 VotingScope.BOTH,
                 district_ids,
+                texts["categories"],
                 min_choices=1,
                 max_choices=5,
             ),
@@ -279,8 +224,8 @@ def load_demo(
         (
             _round(
                 today,
-                "Greener neighbourhoods 2026",
-                "Staff are reviewing the proposals: checking costs, land and permits.",
+                titles[1],
+                abouts[1],
                 -60,
                 -10,
                 15,
@@ -289,6 +234,7 @@ def load_demo(
                 "equalshares/add1",
                 VotingScope.DISTRICT,
                 district_ids,
+                texts["categories"],
             ),
             [
                 ProposalStatus.ACCEPTED,
@@ -303,9 +249,8 @@ def load_demo(
         (
             _round(
                 today,
-                "Participatory budget 2026",
-                "Vote for the projects you want: the town "
-                "funds the most popular ones that fit the budget.",
+                titles[2],
+                abouts[2],
                 -120,
                 -80,
                 -5,
@@ -314,6 +259,7 @@ def load_demo(
                 "greedy",
                 VotingScope.BOTH,
                 district_ids,
+                texts["categories"],
                 min_choices=1,
                 max_choices=3,
             ),
@@ -322,8 +268,8 @@ def load_demo(
         (
             _round(
                 today,
-                "Participatory budget 2025",
-                "Last year's vote, with quadratic ballots, for the town and each district.",
+                titles[3],
+                abouts[3],
                 -400,
                 -360,
                 -320,
@@ -332,6 +278,7 @@ def load_demo(
                 "equalshares/add1",
                 VotingScope.BOTH,
                 district_ids,
+                texts["categories"],
                 credits=100,
             ),
             every,
@@ -348,6 +295,7 @@ def load_demo(
             statuses,
             citywide=data.scope is not VotingScope.DISTRICT,
             districts=data.scope is not VotingScope.CITYWIDE,
+            texts=texts,
         )
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)
@@ -365,10 +313,11 @@ def load_demo(
         password_hashes["resident@demo.pb"],
         last_year,
         today,
+        texts,
     )
     # The bundle's backer pseudonyms are keyed with the server's secret key.
     demo_collection.load_collection_demo(
-        session, staff, funding_calls["collecting"], today, secret_key
+        session, staff, funding_calls["collecting"], today, secret_key, texts, locale
     )
     # After the vote: last year's funded projects, carried out and measured.
     demo_tracking.load_tracking_demo(session, staff, resident, last_year.id, today, secret_key)

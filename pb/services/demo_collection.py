@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,8 +53,15 @@ def _statement(
     return Statement(kind="camt.053", account=IBAN, lines=lines + extra, skipped=1)
 
 
-def _collect_riverside(session: Session, staff: int, call: FundingCall, today: dt.date) -> None:
-    closing.close_pledging(session, staff, call.id, today, BASE_URL, "en")
+def _collect_riverside(
+    session: Session,
+    staff: int,
+    call: FundingCall,
+    today: dt.date,
+    texts: dict[str, Any],
+    locale: str,
+) -> None:
+    closing.close_pledging(session, staff, call.id, today, BASE_URL, locale)
     waiting = _requested(session, call.id)
     paid = [(p, p.amount) for p in waiting[:4]] + [(waiting[4], waiting[4].amount // 2)]
     stranger = StatementLine(
@@ -61,9 +69,9 @@ def _collect_riverside(session: Session, staff: int, call: FundingCall, today: d
         amount=120_00,
         currency="EUR",
         booked=today - dt.timedelta(days=1),
-        debtor="Riverside Rowing Club",
+        debtor=texts["rowing_club"][0],
         reference=None,
-        text="Boathouse rent, August",
+        text=texts["rowing_club"][1],
     )
     statement = _statement(call.id, paid, [stranger], today - dt.timedelta(days=1))
     collection.import_statement(session, staff, call.id, statement, "releve-demo.xml", b"demo")
@@ -73,14 +81,18 @@ def _collect_riverside(session: Session, staff: int, call: FundingCall, today: d
 
 
 def _settled_call(
-    session: Session, staff: int, backers: list[int], today: dt.date, secret_key: str
+    session: Session,
+    staff: int,
+    backers: list[int],
+    today: dt.date,
+    secret_key: str,
+    texts: dict[str, Any],
+    locale: str,
 ) -> None:
     """Last winter's call, from set-up to published match."""
     data = CallInput(
-        title="Old Town winter fund",
-        description="Residents backed two winter projects in the Old Town; the town matched "
-        "each euro 1:1 (at most €40 per pledge). The match is published: download the funding "
-        "bundle and check it with `pb audit`.",
+        title=texts["winter_call"][0],
+        description=texts["winter_call"][1],
         currency="EUR",
         pool=1_500_00,
         rule=MatchingRule("capped", per_pledge_cap=40_00),
@@ -97,16 +109,14 @@ def _settled_call(
         campaigns.create_campaign(session, staff, call.id, c, today).id
         for c in (
             CampaignInput(
-                "Warm room in the parish hall",
-                "Heating and hot drinks for a warm room open every winter afternoon.",
-                [("Heating, three months", 900_00), ("Hot drinks", 300_00)],
+                texts["warm_room"][0],
+                texts["warm_room"][1],
+                list(zip(texts["warm_room"][2], (900_00, 300_00), strict=True)),
                 minimum=400_00,
                 optimum=1_600_00,
             ),
             CampaignInput(
-                "Christmas lights on Baker Street",
-                "Energy-saving lights made with the primary school.",
-                [("Lights and cables", 700_00)],
+                texts["lights"][0], texts["lights"][1], [(texts["lights"][2][0], 700_00)]
             ),
         )
     ]
@@ -131,7 +141,7 @@ def _settled_call(
                 eligible=n != 3,  # one backer had not verified their account
                 today=pledging_day,
             )
-    closing.close_pledging(session, staff, call.id, today - dt.timedelta(days=89), BASE_URL, "en")
+    closing.close_pledging(session, staff, call.id, today - dt.timedelta(days=89), BASE_URL, locale)
     waiting = _requested(session, call.id)
     paid = [(p, p.amount) for p in waiting[:-1]]  # one backer never paid
     statement = _statement(call.id, paid, [], today - dt.timedelta(days=70))
@@ -141,13 +151,21 @@ def _settled_call(
 
 
 def load_collection_demo(
-    session: Session, staff: int, collecting_call_id: int, today: dt.date, secret_key: str
+    session: Session,
+    staff: int,
+    collecting_call_id: int,
+    today: dt.date,
+    secret_key: str,
+    texts: dict[str, Any],
+    locale: str = "en",
 ) -> None:
-    """After the funding demo: collect the call whose pledging closed, add a published one."""
-    _collect_riverside(session, staff, calls.get_call(session, collecting_call_id), today)
+    """After the funding demo: collect the call whose pledging closed, add a published one.
+    ``texts`` are the demo texts; ``locale`` is the language of the mails to the backers."""
+    call = calls.get_call(session, collecting_call_id)
+    _collect_riverside(session, staff, call, today, texts, locale)
     backers = list(
         session.scalars(select(User.id).where(User.email.like("backer%@demo.pb")).order_by(User.id))
     )
     if len(backers) >= 8:
-        _settled_call(session, staff, backers, today, secret_key)
+        _settled_call(session, staff, backers, today, secret_key, texts, locale)
     session.flush()

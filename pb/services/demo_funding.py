@@ -9,6 +9,7 @@ import datetime as dt
 import random
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -91,6 +92,7 @@ def load_funding_demo(
     resident_hash: str,
     last_year: Round,
     today: dt.date,
+    texts: dict[str, Any],
 ) -> dict[str, int]:
     """Load both calls; returns their ids by phase ("pledging", "collecting"), the hook for
     the next steps of the demo (payment requests, a bank statement, published matches)."""
@@ -99,10 +101,8 @@ def load_funding_demo(
     backers = sorted(names)
     # 1. Pledging open: last year's round's accepted proposals the vote did not fund.
     data = CallInput(
-        title="Lindenfeld neighbourhood fund 2026",
-        description="Back the projects last year's vote could not fund, or give an afternoon "
-        "of your time. The town matches residents' pledges from a pool of €20,000 with "
-        "quadratic funding: many small pledges bring more than a few large ones.",
+        title=texts["open_call"][0],
+        description=texts["open_call"][1],
         currency="EUR",
         pool=20_000_00,
         rule=MatchingRule("quadratic"),
@@ -118,12 +118,12 @@ def load_funding_demo(
 
     def projects(call: FundingCall) -> list[CampaignInput]:
         unfunded = campaigns.candidate_proposals(session, call)[:2]
+        title, description, (tools, insurance) = texts["repair_cafe"]
         return [campaigns.proposal_input(session, p.id) for p in unfunded] + [
             CampaignInput(
-                title="Repair café in the old library",
-                description="Tools, a workbench and insurance for a monthly repair café run "
-                "by volunteers.",
-                costs=[("Workbench and tools", 1_800_00), ("Insurance, one year", 450_00)],
+                title=title,
+                description=description,
+                costs=[(tools, 1_800_00), (insurance, 450_00)],
                 optimum=4_000_00,
             )
         ]
@@ -144,10 +144,10 @@ def load_funding_demo(
         today=today,
     )
     noon = dt.datetime.combine(today, dt.time(12), dt.UTC)
-    for campaign_id, title, place, days, capacity, minutes in (
-        (ids[-1], "Set up the workshop", "Old library, back door", 9, 6, 180),
-        (ids[-1], "Host a repair evening", "Old library", 23, 4, 150),
-        (ids[0], "Hand out leaflets about the campaign", "Central station", 4, 8, 120),
+    for (title, place), (campaign_id, days, capacity, minutes) in zip(
+        texts["tasks"],
+        ((ids[-1], 9, 6, 180), (ids[-1], 23, 4, 150), (ids[0], 4, 8, 120)),
+        strict=True,
     ):
         tasks.create_task(
             session,
@@ -155,7 +155,7 @@ def load_funding_demo(
             campaign_id,
             TaskInput(
                 title=title,
-                description="Gloves and coffee provided.",
+                description=texts["task_description"],
                 place=place,
                 starts_at=noon + dt.timedelta(days=days),
                 capacity=capacity,
@@ -171,8 +171,8 @@ def load_funding_demo(
     # 2. Pledging closed: collection and matching are the next steps (funding collection adds
     # the payment requests, the statement import and the published matches on top of this).
     closed = CallInput(
-        title="Riverside summer fund",
-        description="Pledging has closed; payments are being collected.",
+        title=texts["closed_call"][0],
+        description=texts["closed_call"][1],
         currency="EUR",
         pool=5_000_00,
         rule=MatchingRule("capped", per_pledge_cap=50_00, per_resident_cap=100_00),
@@ -190,14 +190,12 @@ def load_funding_demo(
         closed,
         lambda _call: [
             CampaignInput(
-                "Riverbank clean-up kit",
-                "Grabbers, gloves and bags for monthly clean-ups along the river.",
-                [("Kit for 30 volunteers", 600_00)],
+                texts["cleanup"][0], texts["cleanup"][1], [(texts["cleanup"][2][0], 600_00)]
             ),
             CampaignInput(
-                "Floating garden",
-                "A floating planted island under the bridge.",
-                [("Pontoon", 3_000_00), ("Plants", 900_00)],
+                texts["floating_garden"][0],
+                texts["floating_garden"][1],
+                list(zip(texts["floating_garden"][2], (3_000_00, 900_00), strict=True)),
             ),
         ],
         today,

@@ -1,7 +1,9 @@
 """The Jinja environment and the one ``render()`` that decides page or fragment.
 
 A fragment (a named block of the page template) is rendered only for an htmx request that is
-not boosted; every response says ``Vary: HX-Request`` so caches keep the two apart.
+not boosted; every response says ``Vary: HX-Request`` so caches keep the two apart, and
+``Vary: Accept-Language`` with its ``Content-Language``, as the page's language may follow the
+browser's header.
 """
 
 from __future__ import annotations
@@ -102,4 +104,7 @@ class Renderer:
             background=background,
         )
         response.headers.append("vary", "HX-Request")
+        # The language follows the browser's header when the visitor has not chosen one.
+        response.headers.append("vary", "Accept-Language")
+        response.headers["content-language"] = ctx.locale
         return response

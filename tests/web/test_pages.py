@@ -24,7 +24,7 @@ def test_home_page_layout(client: TestClient) -> None:
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert 'href="#main"' in html and '<main id="main"' in html
     assert 'src="/static/htmx-2.0.11.min.js"' in html
-    assert response.headers["vary"] == "HX-Request"
+    assert response.headers["vary"] == "HX-Request, Accept-Language"
 
 
 def test_security_headers(client: TestClient) -> None:

@@ -77,6 +77,7 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
         out.append(
             DistrictResult(
                 key=district["key"],
+                # The locked config names the city-wide ballot in English: say it in the page's.
                 name=_("City-wide") if district["key"] == "citywide" else district["name"],
                 budget=district["budget"],
                 spent=outcome["spent"],
