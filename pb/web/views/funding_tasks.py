@@ -211,9 +211,8 @@ async def delete_task(request: Request) -> Response:
         consequences = [
             _("The task disappears from the campaign page and nobody can sign up for it."),
             ngettext(
-                "The volunteer who signed up gets a mail saying the task is called off.",
-                "The %(num)s volunteers who signed up each get a mail saying the task is "
-                "called off.",
+                "%(num)s volunteer signed up: they get a mail saying the task is called off.",
+                "%(num)s volunteers signed up: each gets a mail saying the task is called off.",
                 task.taken,
             )
             if task.taken
