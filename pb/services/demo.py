@@ -24,7 +24,15 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, demo_collection, demo_funding, results, rounds, voting
+from pb.services import (
+    accounts,
+    demo_collection,
+    demo_funding,
+    demo_geo,
+    results,
+    rounds,
+    voting,
+)
 from pb.services.rounds import RoundInput
 
 
@@ -344,6 +352,7 @@ def load_demo(
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)
         made.append(rnd)
+    demo_geo.load_geo_demo(session)  # boundaries and project places, for the rounds' maps
     _cast_demo_ballots(session, made[2], 120, today)
     last_year = made[3]
     _cast_demo_ballots(session, last_year, 400, today)

@@ -32,6 +32,7 @@ from pb.web.views import (
     funding,
     funding_staff,
     funding_tasks,
+    geo,
     mail,
     matches,
     pages,
@@ -64,6 +65,7 @@ def all_routes() -> list[BaseRoute]:
         *funding_staff.routes,
         *funding.routes,
         *funding_tasks.routes,
+        *geo.routes,
         Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 

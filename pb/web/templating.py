@@ -50,6 +50,7 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.install_gettext_callables(_translate, _ntranslate, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = i18n.format_money
     env.filters["number"] = i18n.format_number
+    env.filters["percent"] = i18n.format_percent
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     env.globals["language_name"] = i18n.language_name
