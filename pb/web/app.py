@@ -27,6 +27,7 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    api,
     audit_tool,
     collection,
     funding,
@@ -66,6 +67,7 @@ def all_routes() -> list[BaseRoute]:
         *funding.routes,
         *funding_tasks.routes,
         *geo.routes,
+        *api.all_routes(),
         Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 
