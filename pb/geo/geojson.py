@@ -21,6 +21,7 @@ from typing import Any
 
 from pb.errors import PbError
 from pb.i18n import gettext as _
+from pb.i18n import ngettext
 
 MAX_BYTES = 2 * 1024 * 1024  # a town's districts fit in far less
 MAX_VERTICES = 50_000  # in the whole file: enough for detailed outlines, small enough to draw
@@ -95,10 +96,11 @@ def parse(data: bytes, name_property: str | None = None) -> list[Shape]:
     vertices = sum(len(r) for s in shapes for p in s.polygons for r in p)
     if vertices > MAX_VERTICES:
         raise GeoJSONError(
-            _(
-                "The file has %(count)s points; at most %(max)s are accepted. Simplify the "
+            ngettext(
+                "The file has %(num)s point; at most %(max)s are accepted.",
+                "The file has %(num)s points; at most %(max)s are accepted. Simplify the "
                 "outlines (for example with mapshaper) and upload it again.",
-                count=vertices,
+                vertices,
                 max=MAX_VERTICES,
             )
         )
@@ -162,11 +164,13 @@ def _ring(where: str, ring: Any) -> Ring:
     points = [_position(where, n, p) for n, p in enumerate(ring, 1)]
     if len(points) < 4:
         raise GeoJSONError(
-            _(
-                "%(where)s has %(count)s points; a ring needs at least 4 (the last one "
+            ngettext(
+                "%(where)s has %(num)s point; a ring needs at least 4 (the last one "
                 "repeating the first).",
+                "%(where)s has %(num)s points; a ring needs at least 4 (the last one "
+                "repeating the first).",
+                len(points),
                 where=where,
-                count=len(points),
             )
         )
     if points[0] != points[-1]:

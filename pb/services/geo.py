@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from pb.errors import NotFound, ValidationError
 from pb.geo import geojson, projection
 from pb.i18n import gettext as _
+from pb.i18n import ngettext
 from pb.models import District, Phase, Proposal, ProposalStatus
 from pb.services import audit, results, rounds
 
@@ -84,10 +85,11 @@ def set_boundaries(
         if len(shapes) != 1:
             raise ValidationError(
                 {
-                    "file": _(
-                        "The file has %(count)s features; to outline one district it must "
+                    "file": ngettext(
+                        "The file has %(num)s feature; to outline one district it must have one.",
+                        "The file has %(num)s features; to outline one district it must "
                         "have one. To outline several, match them by a property instead.",
-                        count=len(shapes),
+                        len(shapes),
                     )
                 }
             )
