@@ -32,10 +32,10 @@ BOUNDARIES: dict[str, list[tuple[float, float]]] = {
 
 # Project title → (latitude, longitude).
 PLACES: dict[str, tuple[float, float]] = {
-    "Shade trees on Market Square": (49.6805, 8.7800),
+    "Shade trees on Market Square": (49.6790, 8.7835),
     "Safe bike lane on River Road": (49.6700, 8.7750),
     "Open-air cinema nights": (49.6690, 8.7620),
-    "Playground for toddlers in Hillcrest": (49.6780, 8.7980),
+    "Playground for toddlers in Hillcrest": (49.6800, 8.8030),
     "Repair café in the old fire station": (49.6920, 8.7700),
     "Drinking fountains along the river walk": (49.6680, 8.7860),
     "Covered bike parking at the station": (49.6900, 8.7850),

@@ -9,6 +9,7 @@ district (its own, and city-wide ones placed inside it) over its population.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import json
@@ -27,6 +28,7 @@ from pb.models import District, Phase, Proposal, ProposalStatus
 from pb.services import audit, results, rounds
 
 CLASSES = 5  # shades in the legend
+MAP_WIDTH = 640  # user units: text and points keep a readable size on a phone
 
 
 class Shade(enum.StrEnum):
@@ -269,6 +271,30 @@ def _shade_of(value: float | None, top: float) -> int:
     return max(1, min(CLASSES, math.ceil(value / top * CLASSES)))
 
 
+POINT_RADIUS = 14  # of a project's point, in the map's user units (templates/geo/map.html)
+
+
+def _spread(points: list[MapProject]) -> list[MapProject]:
+    """Projects drawn at the same spot are set around it in a ring, so each point can be seen
+    and tapped (the tables keep the true places)."""
+    groups: dict[tuple[float, float], list[int]] = {}
+    for n, p in enumerate(points):
+        if p.xy is not None:
+            key = (round(p.xy[0] / POINT_RADIUS), round(p.xy[1] / POINT_RADIUS))
+            groups.setdefault(key, []).append(n)
+    out = list(points)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        x0, y0 = points[members[0]].xy or (0.0, 0.0)
+        radius = POINT_RADIUS * max(1.2, len(members) / math.pi)
+        for k, n in enumerate(members):
+            angle = 2 * math.pi * k / len(members) - math.pi / 2
+            xy = (round(x0 + radius * math.cos(angle), 1), round(y0 + radius * math.sin(angle), 1))
+            out[n] = dataclasses.replace(points[n], xy=xy)
+    return out
+
+
 def round_map(session: Session, round_id: int, today: dt.date, wanted: str | None) -> RoundMap:
     """The map of a round that is not a draft (NotFound otherwise, whoever asks)."""
     rnd = rounds.get_round(session, round_id)
@@ -312,7 +338,7 @@ def round_map(session: Session, round_id: int, today: dt.date, wanted: str | Non
         for p in projects
         if p.latitude is not None and p.longitude is not None
     ]
-    frame = projection.fit(positions)
+    frame = projection.fit(positions, width=MAP_WIDTH, max_height=MAP_WIDTH)
 
     figures: dict[int, dict[str, Any]] = {}
     for d in districts:
@@ -365,20 +391,22 @@ def round_map(session: Session, round_id: int, today: dt.date, wanted: str | Non
                 sum(1 for h in homes.values() if h == d.id),
             )
         )
-    out_projects = [
-        MapProject(
-            n,
-            p.id,
-            p.title,
-            names.get(homes[p.id] or 0, _("City-wide")),
-            p.feasible_cost,
-            (p.id in funded_ids) if published else None,
-            frame.xy(p.longitude, p.latitude)
-            if frame and p.latitude is not None and p.longitude is not None
-            else None,
-        )
-        for n, p in enumerate(projects, 1)
-    ]
+    out_projects = _spread(
+        [
+            MapProject(
+                n,
+                p.id,
+                p.title,
+                names.get(homes[p.id] or 0, _("City-wide")),
+                p.feasible_cost,
+                (p.id in funded_ids) if published else None,
+                frame.xy(p.longitude, p.latitude)
+                if frame and p.latitude is not None and p.longitude is not None
+                else None,
+            )
+            for n, p in enumerate(projects, 1)
+        ]
+    )
     return RoundMap(
         round_id=rnd.id,
         title=rnd.title,
