@@ -26,6 +26,7 @@ from pb.i18n import gettext as _
 from pb.i18n import ngettext
 from pb.models import District, Phase, Proposal, ProposalStatus
 from pb.services import audit, results, rounds
+from pb.tally import PabulibError, loads
 
 CLASSES = 5  # shades in the legend
 MAP_WIDTH = 640  # user units: text and points keep a readable size on a phone
@@ -150,6 +151,24 @@ def clear_boundary(session: Session, actor_id: int | None, district_id: int) -> 
     return district.name
 
 
+def set_populations(
+    session: Session, actor_id: int | None, populations: dict[int, int | None]
+) -> None:
+    """Set districts' numbers of residents (None: unknown), which the map divides by."""
+    for district in session.scalars(select(District).where(District.id.in_(populations))):
+        before = district.population
+        district.population = populations[district.id]
+        if before != district.population:
+            audit.record(
+                session,
+                actor_id,
+                "district.population",
+                f"district:{district.id}",
+                {"population": before},
+                {"population": district.population},
+            )
+
+
 def parse_coordinates(latitude: str, longitude: str) -> tuple[float, float] | None:
     """Both empty: no place (None). Else two decimal numbers in range, or ValidationError.
     A comma is read as a decimal point (as French keyboards type it)."""
@@ -201,6 +220,46 @@ def pabulib_coordinates(extra: dict[str, str]) -> tuple[float, float] | None:
         return parse_coordinates(extra.get("latitude", ""), extra.get("longitude", ""))
     except ValidationError:
         return None
+
+
+@dataclass(frozen=True)
+class PlacesImport:
+    placed: int  # projects of the round given a place
+    without: int  # rows of the file with no usable latitude/longitude
+    unknown: list[str]  # project ids of the file that are not proposals of this round
+
+
+def places_from_pabulib(
+    session: Session, actor_id: int | None, round_id: int, text: str
+) -> PlacesImport:
+    """Place a round's projects from a pabulib file's ``latitude``/``longitude`` project
+    columns (such as the round's own ``.pb`` file from its bundle, with the columns added).
+    Project ids are proposal ids. Raises ValidationError naming the problem, changing nothing."""
+    try:
+        election = loads(text)
+    except PabulibError as exc:
+        raise ValidationError(
+            {"file": _("The file is not a pabulib file: %(problem)s", problem=str(exc))}
+        ) from None
+    rnd = rounds.get_round(session, round_id)
+    proposals = {
+        str(p.id): p for p in session.scalars(select(Proposal).where(Proposal.round_id == rnd.id))
+    }
+    placed = without = 0
+    unknown: list[str] = []
+    changes: list[tuple[Proposal, tuple[float, float]]] = []
+    for project in election.projects:
+        place = pabulib_coordinates(dict(project.extra))
+        if place is None:
+            without += 1
+        elif project.id not in proposals:
+            unknown.append(project.id)
+        else:
+            changes.append((proposals[project.id], place))
+    for proposal, place in changes:
+        set_location(session, actor_id, proposal.id, place)
+        placed += 1
+    return PlacesImport(placed, without, unknown)
 
 
 # ---------------------------------------------------------------------------- the round's map

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from pb.db import Database
-from pb.models import Role
+from pb.models import District, Proposal, ProposalStatus, Role
 from tests.builders import make_districts, make_proposal, make_round
 from tests.conftest import AuthActions, csrf_from
 from tests.geo_builders import collection, published_round, square
@@ -120,3 +121,81 @@ def test_a_draft_round_has_no_map(client: TestClient, auth: AuthActions, db: Dat
     auth.login_as(Role.STAFF)
     assert client.get(f"/rounds/{rid}/map").status_code == 404  # not even for staff
     assert json.loads("{}") == {}
+
+
+def pabulib_file(rows: list[str]) -> str:
+    return "\n".join(
+        [
+            "META",
+            "key;value",
+            f"num_projects;{len(rows)}",
+            "num_votes;1",
+            "budget;1000000",
+            "vote_type;approval",
+            "PROJECTS",
+            "project_id;cost;name;latitude;longitude",
+            *rows,
+            "VOTES",
+            "voter_id;vote",
+            "v1;" + rows[0].split(";")[0],
+            "",
+        ]
+    )
+
+
+def test_staff_place_projects_from_a_pabulib_file(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    districts = make_districts(db)
+    rid = make_round(db, districts, None)  # type: ignore[arg-type]
+    first, second = (
+        make_proposal(db, rid, None, title, status=ProposalStatus.ACCEPTED, feasible_cost=100)  # type: ignore[arg-type]
+        for title in ("First", "Second")
+    )
+    auth.login_as(Role.STAFF)
+    page = client.get(f"/rounds/{rid}/map")
+    assert "Place projects from a pabulib file" in page.text
+    assert "Place projects" not in TestClient(client.app).get(f"/rounds/{rid}/map").text
+    token = csrf_from(page.text)
+
+    def send(data: str | bytes) -> object:
+        return client.post(
+            f"/rounds/{rid}/places",
+            data={"csrf_token": token},
+            files={"file": ("places.pb", data, "text/plain")},
+        )
+
+    bad = send("not a pabulib file")
+    assert bad.status_code == 422 and "The file is not a pabulib file" in bad.text  # type: ignore[attr-defined]
+    text = pabulib_file(
+        [f"{first};100;First;49.01;8.02", f"{second};100;Second;;", "999;100;Other;49;8"]
+    )
+    done = send(text)
+    assert done.status_code == 200  # type: ignore[attr-defined]
+    assert "1 project placed on the map." in done.text  # type: ignore[attr-defined]
+    assert "Not projects of this round: 999." in done.text  # type: ignore[attr-defined]
+    places = db.read_sync(
+        lambda s: {p.id: (p.latitude, p.longitude) for p in s.scalars(select(Proposal))}
+    )
+    assert places == {first: (49.01, 8.02), second: (None, None)}
+
+
+def test_staff_set_the_numbers_of_residents(
+    client: TestClient, auth: AuthActions, db: Database
+) -> None:
+    north, south = make_districts(db)
+    auth.login_as(Role.STAFF)
+    token = auth.csrf("/admin/districts")
+    bad = client.post(
+        "/admin/districts/population",
+        data={"csrf_token": token, f"population_{north}": "lots", f"population_{south}": "2000"},
+    )
+    assert bad.status_code == 422 and "Enter a whole number of residents" in bad.text
+    assert 'value="lots"' in bad.text and 'value="2000"' in bad.text
+    ok = client.post(
+        "/admin/districts/population",
+        data={"csrf_token": token, f"population_{north}": "12,100", f"population_{south}": ""},
+    )
+    assert "The numbers of residents are saved." in ok.text
+    populations = db.read_sync(lambda s: {d.id: d.population for d in s.scalars(select(District))})
+    assert populations == {north: 12100, south: None}

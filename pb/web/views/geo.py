@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -13,22 +14,37 @@ from pb.errors import NotFound, ValidationError
 from pb.geo.geojson import MAX_BYTES
 from pb.i18n import gettext as _
 from pb.i18n import ngettext
+from pb.models import Role
 from pb.services import geo, proposals
-from pb.web.forms import optional_id, text
+from pb.web.forms import optional_id, parse_int, text
 from pb.web.routing import FORM_BODY, Access, route
 from pb.web.security import context, flash
 from pb.web.state import state
 
 
 async def _districts_page(
-    request: Request, errors: dict[str, str], values: dict[str, str], status: int = 200
+    request: Request,
+    errors: dict[str, str],
+    values: dict[str, str],
+    status: int = 200,
+    populations: dict[str, str] | None = None,
 ) -> Response:
     app = state(request)
     rows = await app.db.read(geo.outlines)
+    if populations is None:
+        populations = {
+            f"population_{d.id}": "" if d.population is None else str(d.population) for d in rows
+        }
     return app.renderer.render(
         request,
         "geo/districts.html",
-        {"districts": rows, "errors": errors, "values": values, "max_mb": MAX_BYTES // 2**20},
+        {
+            "districts": rows,
+            "errors": errors,
+            "values": values,
+            "populations": populations,
+            "max_mb": MAX_BYTES // 2**20,
+        },
         status_code=status,
     )
 
@@ -72,6 +88,30 @@ async def upload_boundaries(request: Request) -> Response:
         ),
         "success",
     )
+    return RedirectResponse("/admin/districts", status_code=303)
+
+
+async def save_populations(request: Request) -> Response:
+    app = state(request)
+    ctx = context(request)
+    assert ctx.user is not None
+    form = await request.form()
+    rows = await app.db.read(geo.outlines)
+    raw = {f"population_{d.id}": text(form, f"population_{d.id}", 20).strip() for d in rows}
+    values: dict[int, int | None] = {}
+    errors: dict[str, str] = {}
+    for d in rows:
+        name = f"population_{d.id}"
+        number = parse_int(re.sub(r"[\s,.\u202f]", "", raw[name]), 1) if raw[name] else None
+        if raw[name] and number is None:
+            errors[name] = _("Enter a whole number of residents, or leave it empty.")
+        values[d.id] = number
+    if errors:
+        return await _districts_page(
+            request, errors, {"property": "name", "district": ""}, 422, raw
+        )
+    await app.db.write(geo.set_populations, ctx.user.id, values)
+    flash(request, _("The numbers of residents are saved."), "success")
     return RedirectResponse("/admin/districts", status_code=303)
 
 
@@ -134,16 +174,60 @@ async def save_location(request: Request) -> Response:
     return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
 
 
-async def round_map(request: Request) -> Response:
+async def _map_page(
+    request: Request, wanted: str | None, errors: dict[str, str], status: int = 200
+) -> Response:
     app = state(request)
-    wanted = request.query_params.get("shade")
     try:
         data = await app.db.read(
             geo.round_map, request.path_params["round_id"], app.today(), wanted
         )
     except NotFound:
         raise HTTPException(404) from None
-    return app.renderer.render(request, "geo/map.html", {"map": data})
+    user = context(request).user
+    is_staff = user is not None and user.role in (Role.STAFF, Role.ADMIN)
+    return app.renderer.render(
+        request,
+        "geo/map.html",
+        {"map": data, "is_staff": is_staff, "errors": errors},
+        status_code=status,
+    )
+
+
+async def round_map(request: Request) -> Response:
+    return await _map_page(request, request.query_params.get("shade"), {})
+
+
+async def import_places(request: Request) -> Response:
+    app = state(request)
+    ctx = context(request)
+    assert ctx.user is not None
+    round_id = request.path_params["round_id"]
+    form = await request.form(max_part_size=MAX_BYTES + 1)
+    upload = form.get("file")
+    data = b""
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read()
+    await form.close()
+    try:
+        if not data:
+            raise ValidationError({"file": _("Choose a pabulib (.pb) file.")})
+        try:
+            content = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError({"file": _("The file is not text in UTF-8.")}) from None
+        done = await app.db.write(geo.places_from_pabulib, ctx.user.id, round_id, content)
+    except ValidationError as exc:
+        return await _map_page(request, None, exc.errors, 422)
+    except NotFound:
+        raise HTTPException(404) from None
+    message = ngettext(
+        "%(num)s project placed on the map.", "%(num)s projects placed on the map.", done.placed
+    )
+    if done.unknown:
+        message += " " + _("Not projects of this round: %(ids)s.", ids=", ".join(done.unknown[:20]))
+    flash(request, message, "success" if done.placed else "error")
+    return RedirectResponse(f"/rounds/{round_id}/map", status_code=303)
 
 
 routes = [
@@ -169,4 +253,12 @@ routes = [
         methods=["POST"],
     ),
     route("/rounds/{round_id:id}/map", round_map, access=Access.PUBLIC),
+    route(
+        "/rounds/{round_id:id}/places",
+        import_places,
+        access=Access.STAFF,
+        methods=["POST"],
+        max_body=MAX_BYTES + FORM_BODY,
+    ),
+    route("/admin/districts/population", save_populations, access=Access.STAFF, methods=["POST"]),
 ]
