@@ -10,7 +10,7 @@ from sqlalchemy import select
 from pb.db import Database
 from pb.errors import NotFound, ValidationError
 from pb.models import AuditEvent, District, Phase
-from pb.services import geo
+from pb.services import geo, geo_map
 from tests import frozen
 from tests.builders import make_districts, make_proposal, make_round
 from tests.geo_builders import collection, published_round, square
@@ -102,7 +102,7 @@ def test_a_project_is_placed_and_taken_off(db: Database) -> None:
     rid = make_round(db, districts, None)  # type: ignore[arg-type]
     pid = make_proposal(db, rid, None)  # type: ignore[arg-type]
     db.write_sync(geo.set_location, None, pid, (49.1, 8.2))
-    page = db.read_sync(geo.round_map, rid, TODAY, None)
+    page = db.read_sync(geo_map.round_map, rid, TODAY, None)
     assert page.projects == [] and not page.published  # submitted: not on the map yet
     db.write_sync(geo.set_location, None, pid, None)
     with pytest.raises(NotFound):
@@ -111,7 +111,7 @@ def test_a_project_is_placed_and_taken_off(db: Database) -> None:
 
 def test_the_map_before_results_has_no_figures(db: Database) -> None:
     r = published_round(db, publish=False)
-    page = db.read_sync(geo.round_map, r["round_id"], TODAY, "turnout")
+    page = db.read_sync(geo_map.round_map, r["round_id"], TODAY, "turnout")
     assert not page.published and page.shade is None and page.legend == []
     assert all(d.turnout is None and d.funded is None and d.shade == 0 for d in page.districts)
     assert all(p.funded is None for p in page.projects)
@@ -120,18 +120,19 @@ def test_the_map_before_results_has_no_figures(db: Database) -> None:
 
 def test_the_published_map_shades_by_turnout_or_funding(db: Database) -> None:
     r = published_round(db)
-    page = db.read_sync(geo.round_map, r["round_id"], TODAY, None)
+    page = db.read_sync(geo_map.round_map, r["round_id"], TODAY, None)
     by_name = {d.name: d for d in page.districts}
     north, south = by_name["North"], by_name["South"]
-    assert page.shade is geo.Shade.TURNOUT and page.shades == [geo.Shade.TURNOUT, geo.Shade.FUNDING]
+    assert page.shade is geo_map.Shade.TURNOUT
+    assert page.shades == [geo_map.Shade.TURNOUT, geo_map.Shade.FUNDING]
     assert (north.ballots, north.turnout) == (6, 6 / 1000)
     assert (south.ballots, south.turnout) == (3, 3 / 2000)
     assert (north.shade, south.shade) == (5, 2)  # 0.6 % and 0.15 % of a top of 0.6 %
     # Greedy funds what fits: North's projects 1 and 2 (30 000 + 20 000 €), South's 0 and 2
     # (60 000 + 20 000 €), and the city-wide 2 and 1 (20 000 + 30 000 €), which stand in South.
     assert north.funded == 50_000_00 and south.funded == 130_000_00
-    funding = db.read_sync(geo.round_map, r["round_id"], TODAY, "funding")
-    assert funding.shade is geo.Shade.FUNDING
+    funding = db.read_sync(geo_map.round_map, r["round_id"], TODAY, "funding")
+    assert funding.shade is geo_map.Shade.FUNDING
     f = {d.name: d for d in funding.districts}
     assert f["North"].per_resident == 5000 and f["South"].per_resident == 6500
     assert (f["North"].shade, f["South"].shade) == (4, 5)
@@ -143,5 +144,5 @@ def test_a_draft_round_has_no_map(db: Database) -> None:
     districts = make_districts(db)
     rid = make_round(db, districts, None, phase="draft")  # type: ignore[arg-type]
     with pytest.raises(NotFound):
-        db.read_sync(geo.round_map, rid, TODAY, None)
+        db.read_sync(geo_map.round_map, rid, TODAY, None)
     assert Phase.DRAFT  # the phase the builder made

@@ -15,7 +15,7 @@ from pb.geo.geojson import MAX_BYTES
 from pb.i18n import gettext as _
 from pb.i18n import ngettext
 from pb.models import Role
-from pb.services import geo, proposals
+from pb.services import geo, geo_map, proposals
 from pb.web.forms import optional_id, parse_int, text
 from pb.web.routing import FORM_BODY, Access, route
 from pb.web.security import context, flash
@@ -180,7 +180,7 @@ async def _map_page(
     app = state(request)
     try:
         data = await app.db.read(
-            geo.round_map, request.path_params["round_id"], app.today(), wanted
+            geo_map.round_map, request.path_params["round_id"], app.today(), wanted
         )
     except NotFound:
         raise HTTPException(404) from None
