@@ -254,38 +254,54 @@ def _segments_cross(a: Position, b: Position, c: Position, d: Position) -> bool:
 
 def self_intersection(ring: Ring) -> tuple[int, int] | None:
     """The first pair of non-adjacent segments of a closed ring that meet (0-based segment
-    numbers), or None. Segments are bucketed in a grid over the ring's extent, so only
-    segments sharing a cell are compared: about linear time for real outlines."""
+    numbers), or None. Segments are bucketed in a grid of cells about as long as a segment, so
+    only segments sharing a cell are compared (about linear time for real outlines); the few
+    segments that span many cells are compared with every other one whose box meets theirs."""
     n = len(ring) - 1  # segments
     xs, ys = [p[0] for p in ring], [p[1] for p in ring]
     x0, y0 = min(xs), min(ys)
-    side = max(1, math.isqrt(n))
+    side = max(1, min(4096, n // 4))
     w = (max(xs) - x0) / side or 1.0
     h = (max(ys) - y0) / side or 1.0
     cells: dict[tuple[int, int], list[int]] = {}
+    long: list[int] = []
 
     def cell(v: float, origin: float, size: float) -> int:
         return min(side - 1, int((v - origin) / size))
 
+    boxes = []
     for i in range(n):
         a, b = ring[i], ring[i + 1]
-        for cx in range(cell(min(a[0], b[0]), x0, w), cell(max(a[0], b[0]), x0, w) + 1):
-            for cy in range(cell(min(a[1], b[1]), y0, h), cell(max(a[1], b[1]), y0, h) + 1):
+        box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+        boxes.append(box)
+        cx0, cx1 = cell(box[0], x0, w), cell(box[2], x0, w)
+        cy0, cy1 = cell(box[1], y0, h), cell(box[3], y0, h)
+        if (cx1 - cx0 + 1) * (cy1 - cy0 + 1) > 16:
+            long.append(i)
+            continue
+        for cx in range(cx0, cx1 + 1):
+            for cy in range(cy0, cy1 + 1):
                 cells.setdefault((cx, cy), []).append(i)
+
+    def meet(i: int, j: int) -> bool:
+        first, second = min(i, j), max(i, j)
+        if second - first == 1 or (first == 0 and second == n - 1):
+            return False  # neighbours share their end point
+        p, q = boxes[i], boxes[j]
+        if p[0] > q[2] or q[0] > p[2] or p[1] > q[3] or q[1] > p[3]:
+            return False
+        return _segments_cross(ring[first], ring[first + 1], ring[second], ring[second + 1])
+
     found: tuple[int, int] | None = None
-    seen: set[tuple[int, int]] = set()
     for members in cells.values():
         for x, i in enumerate(members):
             for j in members[x + 1 :]:
                 pair = (min(i, j), max(i, j))
-                if pair in seen:
-                    continue
-                seen.add(pair)
-                first, second = pair
-                if second - first == 1 or (first == 0 and second == n - 1):
-                    continue  # neighbours share their end point
-                if (found is None or pair < found) and _segments_cross(
-                    ring[first], ring[first + 1], ring[second], ring[second + 1]
-                ):
+                if (found is None or pair < found) and meet(i, j):
                     found = pair
+    for i in long:
+        for j in range(n):
+            pair = (min(i, j), max(i, j))
+            if i != j and (found is None or pair < found) and meet(i, j):
+                found = pair
     return found

@@ -44,24 +44,33 @@ def outlines(session: Session) -> list[DistrictOutline]:
     ]
 
 
+def read_boundaries(
+    data: bytes, name_property: str, district_id: int | None
+) -> list[geojson.Shape]:
+    """Parse and check a GeoJSON file (no database: call it before the transaction, off the
+    event loop, as a large file takes a moment). Raises ValidationError (``{"file": ...}``)."""
+    try:
+        return geojson.parse(data, None if district_id is not None else name_property)
+    except geojson.GeoJSONError as exc:
+        raise ValidationError({"file": str(exc)}) from None
+
+
 def set_boundaries(
     session: Session,
     actor_id: int | None,
-    data: bytes,
+    data: bytes | list[geojson.Shape],
     name_property: str,
     district_id: int | None,
 ) -> list[str]:
-    """Store the boundaries of a GeoJSON file, all or none, and return the districts' names.
+    """Store the boundaries of a GeoJSON file (or of the shapes :func:`read_boundaries` made
+    of it), all or none, and return the districts' names.
 
     With ``district_id`` the file outlines that one district (one feature, or a bare geometry);
     otherwise each feature names its district by ``name_property`` (compared ignoring case and
     surrounding spaces), and every name must be a district's. Raises ValidationError
     (``{"file": message}``) naming the first problem."""
+    shapes = read_boundaries(data, name_property, district_id) if isinstance(data, bytes) else data
     districts = list(session.scalars(select(District).order_by(District.id)))
-    try:
-        shapes = geojson.parse(data, None if district_id is not None else name_property)
-    except geojson.GeoJSONError as exc:
-        raise ValidationError({"file": str(exc)}) from None
     targets: list[tuple[District, geojson.Shape]] = []
     if district_id is not None:
         district = next((d for d in districts if d.id == district_id), None)

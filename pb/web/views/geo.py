@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -71,8 +72,9 @@ async def upload_boundaries(request: Request) -> Response:
             request, {"file": _("Choose a GeoJSON file.")}, values, status=422
         )
     try:
+        shapes = await run_in_threadpool(geo.read_boundaries, data, name_property, district_id)
         names = await app.db.write(
-            geo.set_boundaries, ctx.user.id, data, name_property, district_id
+            geo.set_boundaries, ctx.user.id, shapes, name_property, district_id
         )
     except ValidationError as exc:
         return await _districts_page(request, exc.errors, values, status=422)
