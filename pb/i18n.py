@@ -17,7 +17,12 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+)
+from babel.numbers import format_percent as _format_percent
 from babel.support import NullTranslations, Translations
 
 from pb import resources
@@ -126,6 +131,11 @@ def _format_money(minor_units: int, currency: str, locale: str) -> str:
 
 def format_number(value: int | Decimal) -> str:
     return format_decimal(value, locale=_babel_locale())
+
+
+def format_percent(value: float) -> str:
+    """A share (0.123) as a percentage with one decimal (12.3 %) in the current locale."""
+    return _format_percent(value, "#,##0.0 %", locale=_babel_locale())
 
 
 def format_day(value: dt.date) -> str:

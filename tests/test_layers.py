@@ -49,6 +49,20 @@ def test_pure_packages_import_only_the_standard_library(
                 assert top in sys.stdlib_module_names or top == "__future__", (path.name, name)
 
 
+def test_geo_needs_no_gis_library() -> None:
+    """pb.geo (GeoJSON checks, the map's projection) uses the standard library, pb's errors and
+    its translations: no shapely, no GDAL, no database, no web."""
+    modules = sorted((PB / "geo").glob("*.py"))
+    assert len(modules) >= 3
+    for path in modules:
+        for name in imports(path):
+            top = name.split(".")[0]
+            if top == "pb":
+                assert within(name, ("pb.geo", "pb.errors", "pb.i18n")), (path.name, name)
+            else:
+                assert top in sys.stdlib_module_names or top == "__future__", (path.name, name)
+
+
 @pytest.mark.parametrize("module", ["offline.py", "auditool.py"])
 def test_the_auditors_tool_stays_pure(module: str) -> None:
     """pb-audit.pyz holds pb/__init__.py and pb/offline.py beside pb.tally and pb.audit, and

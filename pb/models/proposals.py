@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pb.models.base import Base, UTCDateTime, str_enum
@@ -40,6 +40,9 @@ class Proposal(Base):
     )  # None: city-wide
     category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="SET NULL"))
     place: Mapped[str] = mapped_column(String(200))
+    # WGS 84 degrees, both or neither (staff place a project on the map).
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     status: Mapped[ProposalStatus] = mapped_column(str_enum(ProposalStatus, "proposal_status"))
     feasible_cost: Mapped[int | None] = mapped_column()  # minor units, set on acceptance
     reject_reason: Mapped[str | None] = mapped_column(Text)

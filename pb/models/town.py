@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pb.models.base import Base
@@ -24,3 +24,5 @@ class District(Base):
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(120))
     population: Mapped[int | None] = mapped_column()
+    # Its outline: a MultiPolygon as canonical GeoJSON (pb.geo.geojson); None until staff upload it.
+    boundary: Mapped[str | None] = mapped_column(Text)

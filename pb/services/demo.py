@@ -28,6 +28,7 @@ from pb.services import (
     accounts,
     demo_collection,
     demo_funding,
+    demo_geo,
     demo_texts,
     demo_tracking,
     results,
@@ -300,6 +301,7 @@ def load_demo(
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)
         made.append(rnd)
+    demo_geo.load_geo_demo(session, texts)  # boundaries and project places, for the rounds' maps
     _cast_demo_ballots(session, made[2], 120, today)
     last_year = made[3]
     _cast_demo_ballots(session, last_year, 400, today)

@@ -27,11 +27,13 @@ from pb.web.templating import Renderer, make_environment
 from pb.web.views import (
     accounts,
     admin,
+    api,
     audit_tool,
     collection,
     funding,
     funding_staff,
     funding_tasks,
+    geo,
     impact,
     mail,
     matches,
@@ -70,6 +72,8 @@ def all_routes() -> list[BaseRoute]:
         *tracking.routes,
         *tracking_staff.routes,
         *impact.routes,
+        *geo.routes,
+        *api.all_routes(),
         Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
     ]
 

@@ -37,6 +37,10 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    if request.url.path.startswith("/api/"):  # the open-data API answers in JSON
+        from pb.web.opendata import problem
+
+        return problem(status, _messages().get(status, _messages()[500])[1])
     messages = _messages()
     title, text = messages.get(status, messages[500] if status >= 500 else messages[422])
     details = {

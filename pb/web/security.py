@@ -230,7 +230,12 @@ class ContextMiddleware:
             except BadSignature:
                 anon_seed = None
         # Static files need no seed: a parallel request for one must not replace the page's.
-        if token is None and anon_seed is None and not conn.url.path.startswith("/static/"):
+        # Nor does the open-data API, whose answers are public and cacheable.
+        if (
+            token is None
+            and anon_seed is None
+            and not conn.url.path.startswith(("/static/", "/api/"))
+        ):
             anon_seed = secrets.token_urlsafe(24)
             set_cookies.append(
                 make_cookie(Cookies.ANON, self.cookies.anon_signer.dumps(anon_seed), https, None)

@@ -53,6 +53,7 @@ def make_environment(templates_dir: Path | None = None) -> jinja2.Environment:
     env.install_gettext_callables(_translate, _ntranslate, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = i18n.format_money
     env.filters["number"] = i18n.format_number
+    env.filters["percent"] = i18n.format_percent
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     env.filters["isoday"] = dt.date.fromisoformat  # dates kept as ISO text in JSON

@@ -1,0 +1,1 @@
+"""Geography without GIS libraries: GeoJSON boundaries checked by hand and an SVG projection."""
