@@ -66,6 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pb import migrations, resources
     from pb.web import serve
 
+    if args.workers < 1 or args.max_connections < 1 or not args.request_timeout > 0:
+        raise UsageError(
+            "--workers and --max-connections must be at least 1, --request-timeout above 0"
+        )
     settings = _settings()
     if not settings.trusted_hosts and not _is_loopback(args.host):
         raise UsageError(
@@ -74,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     resources.check_installation(settings.locales)
     migrations.upgrade(settings.database_url)
-    serve.run(args.host, args.port, args.workers)
+    serve.run(args.host, args.port, args.workers, args.request_timeout, args.max_connections)
     return 0
 
 
@@ -202,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a whole request in this time (%(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="connections each worker serves at once; beyond, 503 (%(default)s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database schema")
