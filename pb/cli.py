@@ -91,6 +91,33 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pb import backup
+
+    heads = backup.backup(_settings().database_url, Path(args.file))
+    print(f"backed up into {args.file}")
+    for head in heads:
+        print(head.line())
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pb import backup
+
+    heads = backup.restore(_settings().database_url, Path(args.file))
+    print(f"restored {args.file}")
+    for head in heads:
+        print(head.line())
+    if any(head.problems for head in heads):
+        print("pb: a restored ballot log does not verify", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_db_revision(args: argparse.Namespace) -> int:
     from pb import migrations, resources
 
@@ -226,6 +253,22 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    back = db_sub.add_parser(
+        "backup",
+        help="copy the database into a new FILE, consistently, also while pb serves",
+        description="SQLite: the online backup API; PostgreSQL: pg_dump -Fc of pb's schema. "
+        "Prints each round's ballot-log head as of the copy.",
+    )
+    back.add_argument("file", metavar="FILE")
+    back.set_defaults(func=cmd_db_backup)
+    restore = db_sub.add_parser(
+        "restore",
+        help="put a backup FILE into an EMPTY database and verify its ballot logs",
+        description="Refuses a database that has tables. PostgreSQL: pg_restore, in one "
+        "transaction, into the schema the backup was taken from.",
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=cmd_db_restore)
     rev = db_sub.add_parser("revision", help="autogenerate a new migration (developers)")
     rev.add_argument("--message", "-m", required=True)
     rev.set_defaults(func=cmd_db_revision)
