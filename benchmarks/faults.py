@@ -368,12 +368,19 @@ class Context:
 
 
 async def prepared(ctx: Context, n: int) -> list[vote_load.VoterState]:
+    """Voters who proved eligibility (retried: a connection may drop as the server restarts)."""
     voters = ctx.take(n)
-    async with vote_load.make_client(ctx.server.base, 8, 30) as client:
-        problems = await vote_load.prepare(client, ctx.round_id, voters, 8)
-    if problems:
-        raise RuntimeError(f"preparing voters: {sorted(set(problems))[:3]}")
-    return voters
+    problems: list[str] = []
+    for _ in range(3):
+        todo = [v for v in voters if "pb_voter" not in v.cookies]
+        if not todo:
+            return voters
+        async with vote_load.make_client(ctx.server.base, 8, 30) as client:
+            problems = await vote_load.prepare(client, ctx.round_id, todo, 8)
+        await asyncio.sleep(0.5)
+    raise RuntimeError(
+        f"preparing voters: {sorted(set(problems))[:3]}\n{vote_load.tail(ctx.server.log_path)}"
+    )
 
 
 async def under_load(
