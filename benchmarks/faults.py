@@ -88,6 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "without it the pg-restart scenario is skipped",
     )
     parser.add_argument(
+        "--private-postgresql",
+        action="store_true",
+        help="run the PostgreSQL scenarios on a throwaway cluster of their own (initdb, data on "
+        "a small tmpfs; needs root or the postgres user), which adds pg-restart and disk-full",
+    )
+    parser.add_argument(
         "--only", action="append", default=[], help="run only this scenario (repeatable)"
     )
     parser.add_argument("--seed", type=int, default=1)
@@ -539,19 +545,59 @@ def fill(path: Path) -> Path:
     return filler
 
 
-async def disk_full(args: argparse.Namespace, tmp: Path) -> Result:
+async def filled(
+    ctx: Context, mount: Path, recover: Callable[[], Awaitable[str]] | None = None
+) -> Result:
+    """Fill the file system at ``mount`` under load for about 2 s, then free it."""
+    ready: collections.Counter[str] = collections.Counter()
+    freed: list[float] = []
+    notes: list[str] = []
+
+    async def fault() -> str:
+        filler = await asyncio.to_thread(fill, mount)
+        async with httpx2.AsyncClient(base_url=ctx.server.base, trust_env=False, timeout=2) as c:
+            for _ in range(15):  # readiness during the fault, about 3 s
+                try:
+                    ready[str((await c.get("/health/ready")).status_code)] += 1
+                except httpx2.HTTPError as exc:
+                    ready[type(exc).__name__] += 1
+                await asyncio.sleep(0.2)
+        filler.unlink()
+        freed.append(time.monotonic())
+        if recover is not None:
+            notes.append(await recover())
+        return ""
+
+    tally = Tally()
+    voters = ctx.args.voters * 2
+    result = await under_load(ctx, "disk-full", fault, after=0.3, tally=tally, voters=voters)
+    later = [t - freed[0] for t in tally.acknowledged_at if t > freed[0]]
+    result.recovery = (
+        f"{min(later):.1f} s from freeing space to the next 303"
+        if later
+        else "no cast left when space was freed"
+    )
+    seen = " ".join(f"{k}:{v}" for k, v in sorted(ready.items()))
+    result.note = "; ".join(
+        [f"/health/ready during the fault: {seen}", *(note for note in notes if note)]
+    )
+    return result
+
+
+async def sqlite_disk_full(args: argparse.Namespace, tmp: Path) -> Result:
+    """A database of its own on a 24 MiB tmpfs, and a server for it."""
     mount = tmp / "small"
     try:
         context = small_tmpfs(mount, 24)
         context.__enter__()
-    except (PermissionError, OSError) as exc:
+    except OSError as exc:
         return Result("disk-full", 0, 0, 0, 0, 0, 0, "-", {}, f"skipped: cannot mount: {exc}")
     try:
         url = f"sqlite:///{mount / 'pb.sqlite3'}"
         vote_load.migrations.upgrade(url)
         db = Database(make_engine(url))
         try:
-            round_id, projects, codes = vote_load.make_round(db, args.voters * 2)
+            round_id, projects, codes = vote_load.make_round(db, args.voters * 3)
             server_tmp = tmp / "disk-server"
             server_tmp.mkdir()
             server = Server(url, args.workers, server_tmp, vote_load.free_port())
@@ -561,32 +607,8 @@ async def disk_full(args: argparse.Namespace, tmp: Path) -> Result:
                 ctx = Context(
                     args, "sqlite", db, round_id, projects, codes, server, random.Random(args.seed)
                 )
-                ready: collections.Counter[str] = collections.Counter()
-                filler: list[Path] = []
-
-                async def fault() -> str:
-                    filler.append(await asyncio.to_thread(fill, mount))
-                    async with httpx2.AsyncClient(
-                        base_url=server.base, trust_env=False, timeout=2
-                    ) as client:
-                        for _ in range(10):  # readiness during the fault
-                            with contextlib.suppress(httpx2.HTTPError):
-                                status = (await client.get("/health/ready")).status_code
-                                ready[str(status)] += 1
-                            await asyncio.sleep(0.2)
-                    filler[0].unlink()
-                    freed.append(time.monotonic())
-                    return ""
-
-                freed: list[float] = []
-                tally = Tally()
-                result = await under_load(ctx, "disk-full", fault, after=0.3, tally=tally)
-                later = [t - freed[0] for t in tally.acknowledged_at if t > freed[0]]
-                result.recovery = (
-                    f"{min(later):.1f} s from freeing space to the next 303" if later else "never"
-                )
-                seen = " ".join(f"{k}:{v}" for k, v in sorted(ready.items()))
-                result.note = f"tmpfs 24 MiB filled; /health/ready during the fault: {seen}"
+                result = await filled(ctx, mount)
+                result.note = f"SQLite on a 24 MiB tmpfs; {result.note}"
                 return result
             finally:
                 server.stop()
@@ -596,10 +618,95 @@ async def disk_full(args: argparse.Namespace, tmp: Path) -> Result:
         context.__exit__(None, None, None)
 
 
+# --- a private PostgreSQL cluster ----------------------------------------------------------------
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster (``initdb``) on a small tmpfs of its own, run as the
+    ``postgres`` user when this runs as root: it can be restarted and its disk filled without
+    disturbing anyone else's database."""
+
+    def __init__(self, tmp: Path, megabytes: int = 160) -> None:
+        self.tmp = tmp
+        self.mount = tmp / "pgdata"
+        self.data = self.mount / "data"
+        self.port = vote_load.free_port()
+        self.megabytes = megabytes
+        bindir = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        self.bindir = Path(bindir)
+        if not (self.bindir / "initdb").exists():  # Debian: pg_config is the client's
+            found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+            if not found:
+                raise FileNotFoundError("initdb not found")
+            self.bindir = found[-1].parent
+        self.user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.mounted: contextlib.AbstractContextManager[None] | None = None
+
+    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """pg_ctl; its output goes to a file: a postmaster it starts inherits it, and would
+        hold a pipe open for as long as it runs."""
+        command = [*self.user, str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
+        with open(self.tmp / "pg_ctl.out", "w+") as out:
+            done = subprocess.run(command, stdout=out, stderr=out, text=True, check=False)
+            out.seek(0)
+            return subprocess.CompletedProcess(command, done.returncode, "", out.read())
+
+    def start(self) -> None:
+        os.chmod(self.tmp, 0o755)  # the postgres user goes through it
+        self.mounted = small_tmpfs(self.mount, self.megabytes)
+        self.mounted.__enter__()
+        log_dir = self.tmp / "pglog"
+        log_dir.mkdir()
+        if self.user:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+            for path in (self.mount, log_dir):
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        init = [*self.user, str(self.bindir / "initdb"), "-D", str(self.data)]
+        init += ["-A", "trust", "-U", "postgres", "--wal-segsize=1", "-N"]
+        subprocess.run(init, capture_output=True, text=True, check=True)
+        options = (
+            f"-p {self.port} -k {log_dir} -c listen_addresses=127.0.0.1 "
+            "-c shared_buffers=16MB -c min_wal_size=4MB -c max_wal_size=32MB"
+        )
+        self.log = log_dir / "postgresql.log"
+        done = self.ctl("-l", str(self.log), "-o", options, "-w", "start")
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_ctl start: {done.stderr.strip() or done.stdout.strip()}")
+
+    async def restart(self) -> str:
+        began = time.monotonic()
+        done = await asyncio.to_thread(self.ctl, "-l", str(self.log), "-m", "fast", "-w", "restart")
+        if done.returncode != 0:
+            return f"pg_ctl restart failed: {done.stderr.strip()[:80]}"
+        return f"PostgreSQL down and up in {time.monotonic() - began:.1f} s"
+
+    async def ensure_running(self) -> str:
+        """After the disk was full: PostgreSQL may have stopped (a failed WAL write is a
+        PANIC); start it again if so."""
+        for _ in range(50):
+            if self.ctl("status").returncode == 0:
+                return ""
+            await asyncio.sleep(0.1)
+        done = await asyncio.to_thread(self.ctl, "-l", str(self.log), "-w", "start")
+        if done.returncode != 0:
+            return f"PostgreSQL stopped and did not start again: {done.stderr.strip()[:80]}"
+        return "PostgreSQL stopped when the disk filled: started again by hand"
+
+    def stop(self) -> None:
+        self.ctl("-m", "immediate", "stop")
+        if self.mounted is not None:
+            self.mounted.__exit__(None, None, None)
+
+
 # --- one database --------------------------------------------------------------------------------
 
 
-async def campaign(ctx: Context, tmp: Path) -> list[Result]:
+async def campaign(ctx: Context, tmp: Path, cluster: Cluster | None) -> list[Result]:
     args, results = ctx.args, []
     wanted = set(args.only)
 
@@ -625,24 +732,30 @@ async def campaign(ctx: Context, tmp: Path) -> list[Result]:
     if want("pg-restart"):
         if ctx.kind != "postgresql":
             print("pg-restart   not applicable (SQLite)")
-        elif not args.pg_restart:
+        elif cluster is None and not args.pg_restart:
             print(
                 "pg-restart   skipped: restarting a shared PostgreSQL disturbs everyone on it; "
-                "pass --pg-restart COMMAND to run it"
+                "pass --private-postgresql or --pg-restart COMMAND to run it"
             )
         else:
-            result = await under_load(ctx, "pg-restart", lambda: pg_restart(ctx))
+            fault = cluster.restart if cluster is not None else (lambda: pg_restart(ctx))
+            result = await under_load(ctx, "pg-restart", fault)
             results.append(result)
             print(result.line(), flush=True)
     if want("disk-full"):
         if ctx.kind == "sqlite":
-            result = await disk_full(args, tmp)
+            result = await sqlite_disk_full(args, tmp)
+            results.append(result)
+            print(result.line(), flush=True)
+        elif cluster is not None:
+            result = await filled(ctx, cluster.mount, cluster.ensure_running)
+            result.note = f"PostgreSQL's data on a {cluster.megabytes} MiB tmpfs; {result.note}"
             results.append(result)
             print(result.line(), flush=True)
         else:
             print(
-                "disk-full    skipped on PostgreSQL: its data directory would have to be on a "
-                "small file system of its own"
+                "disk-full    skipped on a shared PostgreSQL: its data directory would have to "
+                "be on a small file system of its own (--private-postgresql does that)"
             )
     if want("silent"):
         notes: list[str] = []
@@ -660,15 +773,22 @@ async def campaign(ctx: Context, tmp: Path) -> list[Result]:
 
 
 def run_one(kind: str, args: argparse.Namespace) -> bool:
-    steps = args.kills + 3
+    steps = args.kills + 6
     print(
         f"== {kind}: {args.workers} workers, {args.concurrency} clients, "
         f"{args.voters} voters a step ==",
         flush=True,
     )
     tmp = Path(tempfile.mkdtemp(prefix=f"pb-faults-{kind}-"))
+    cluster = None
+    pg_url = args.pg_url
     try:
-        with vote_load.fresh_database(kind, args.pg_url, tmp) as url:
+        if kind == "postgresql" and args.private_postgresql:
+            cluster = Cluster(tmp)
+            cluster.start()
+            pg_url = cluster.url
+            print(f"a private PostgreSQL cluster on port {cluster.port}", flush=True)
+        with vote_load.fresh_database(kind, pg_url, tmp) as url:
             db = Database(make_engine(url))
             server = Server(url, args.workers, tmp, vote_load.free_port())
             try:
@@ -677,7 +797,7 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
                 ctx = Context(
                     args, kind, db, round_id, projects, codes, server, random.Random(args.seed)
                 )
-                results = asyncio.run(campaign(ctx, tmp))
+                results = asyncio.run(campaign(ctx, tmp, cluster))
             finally:
                 server.stop()
                 db.close()
@@ -702,11 +822,15 @@ def run_one(kind: str, args: argparse.Namespace) -> bool:
         )
         return ok
     finally:
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Stopped from outside (e.g. `timeout`): still unmount, stop servers and clusters.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results = {kind: run_one(kind, args) for kind in kinds}
     for kind, ok in results.items():
