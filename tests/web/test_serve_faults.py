@@ -219,3 +219,37 @@ def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@linux_only
+@pytest.mark.slow
+def test_a_worker_answers_503_beyond_max_connections(servers: Servers) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    servers.start(port, "--max-connections", "5", "--request-timeout", "30")
+    wait_for(lambda: healthy(base), "a healthy server", 60)
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+    try:
+        time.sleep(0.5)  # accepted
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            sock.settimeout(10)
+            assert sock.recv(100).startswith(b"HTTP/1.1 503 ")
+    finally:
+        for sock in held:
+            sock.close()
+    wait_for(lambda: healthy(base), "serving again once they are gone", 10)
+
+
+@pytest.mark.parametrize(
+    "options", [["--workers", "0"], ["--request-timeout", "0"], ["--max-connections", "0"]]
+)
+def test_serve_options_out_of_range_are_one_line(
+    options: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pb import cli
+
+    assert cli.main(["serve", *options]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "at least 1" in err
+    assert not list(tmp_path.iterdir())
