@@ -4,7 +4,8 @@ or flooded with idle connections, then checking what was stored. Figures, not a 
 Usage (from the repository root, in the project's virtualenv):
 
     python benchmarks/faults.py [--db sqlite|postgresql|both] [--kills N] [--voters N]
-                                [--workers W] [--concurrency C] [--pg-restart COMMAND]
+                                [--workers W] [--concurrency C] [--private-postgresql]
+                                [--pg-restart COMMAND] [--only SCENARIO]
 
 It reuses ``benchmarks/vote_load.py``'s set-up (a fresh database, a round with access codes,
 ``pb serve`` on a free port, voters proving eligibility) and runs these scenarios, each a few
@@ -15,10 +16,12 @@ seconds, each with voters of its own:
 - ``worker-kill``: one worker SIGKILLed (the supervisor replaces it);
 - ``master-kill``: the supervisor alone SIGKILLed (its workers must exit), then started again
   on the same port;
-- ``pg-restart``: PostgreSQL restarted under load, only with ``--pg-restart COMMAND`` (e.g.
+- ``pg-restart``: PostgreSQL restarted under load, only with ``--private-postgresql`` (a
+  throwaway cluster made with ``initdb``, its data on a tmpfs) or ``--pg-restart COMMAND`` (e.g.
   ``"pg_ctlcluster 15 main restart"``): restarting a shared server disturbs everyone on it;
-- ``disk-full``: SQLite only: the database on a small tmpfs (``mount -t tmpfs``, needs root or a
-  user namespace), filled up under load, then freed;
+- ``disk-full``: the database on a small tmpfs (``mount -t tmpfs``, needs root), filled up under
+  load for about 3 s, then freed: SQLite's file, or with ``--private-postgresql`` the cluster's
+  data directory;
 - ``silent``: 500 connections that send nothing and a slowloris one during the load.
 
 Clients retry a cast that got no answer or a 5xx (503, 500) every 0.2 s until they get an
@@ -73,9 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--pg-url", default=vote_load.DEFAULT_PG_URL)
-    parser.add_argument("--kills", type=int, default=5, help="group kills (%(default)s)")
+    parser.add_argument("--kills", type=int, default=3, help="group kills (%(default)s)")
     parser.add_argument(
-        "--voters", type=int, default=150, help="voters per scenario step (%(default)s)"
+        "--voters", type=int, default=100, help="voters per scenario step (%(default)s)"
     )
     parser.add_argument("--workers", type=int, default=2, help="pb serve workers (%(default)s)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients (%(default)s)")
