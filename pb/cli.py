@@ -66,6 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pb import migrations, resources
     from pb.web import serve
 
+    if args.workers < 1 or args.max_connections < 1 or not args.request_timeout > 0:
+        raise UsageError(
+            "--workers and --max-connections must be at least 1, --request-timeout above 0"
+        )
     settings = _settings()
     if not settings.trusted_hosts and not _is_loopback(args.host):
         raise UsageError(
@@ -74,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     resources.check_installation(settings.locales)
     migrations.upgrade(settings.database_url)
-    serve.run(args.host, args.port, args.workers)
+    serve.run(args.host, args.port, args.workers, args.request_timeout, args.max_connections)
     return 0
 
 
@@ -84,6 +88,33 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _settings()
     migrations.upgrade(settings.database_url)
     print("database is up to date")
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pb import backup
+
+    heads = backup.backup(_settings().database_url, Path(args.file))
+    print(f"backed up into {args.file}")
+    for head in heads:
+        print(head.line())
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pb import backup
+
+    heads = backup.restore(_settings().database_url, Path(args.file))
+    print(f"restored {args.file}")
+    for head in heads:
+        print(head.line())
+    if any(head.problems for head in heads):
+        print("pb: a restored ballot log does not verify", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -215,12 +246,42 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a whole request in this time (%(default)s)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="connections each worker serves at once; beyond, 503 (%(default)s)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     up = db_sub.add_parser("upgrade", help="apply migrations")
     up.set_defaults(func=cmd_db_upgrade)
+    back = db_sub.add_parser(
+        "backup",
+        help="copy the database into a new FILE, consistently, also while pb serves",
+        description="SQLite: the online backup API; PostgreSQL: pg_dump -Fc of pb's schema. "
+        "Prints each round's ballot-log head as of the copy.",
+    )
+    back.add_argument("file", metavar="FILE")
+    back.set_defaults(func=cmd_db_backup)
+    restore = db_sub.add_parser(
+        "restore",
+        help="put a backup FILE into an EMPTY database and verify its ballot logs",
+        description="Refuses a database that has tables. PostgreSQL: pg_restore, in one "
+        "transaction, into the schema the backup was taken from.",
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.set_defaults(func=cmd_db_restore)
     rev = db_sub.add_parser("revision", help="autogenerate a new migration (developers)")
     rev.add_argument("--message", "-m", required=True)
     rev.set_defaults(func=cmd_db_revision)
