@@ -16,7 +16,7 @@ from pb.errors import Forbidden, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Category, District, Phase, ProposalStatus, Role, RoundDistrict, VotingScope
 from pb.services import proposals, rounds
-from pb.services.money import money_input, parse_money
+from pb.services.money import amount_message, money_input, parse_money
 from pb.services.proposals import Filters, ProposalInput
 from pb.web.forms import optional_id, parse_id, text
 from pb.web.routing import Access, route
@@ -114,8 +114,8 @@ def _parse(form: FormData, currency: str, locale: str) -> tuple[ProposalInput, d
     if cost_text.strip():
         try:
             cost = parse_money(cost_text, currency, locale)
-        except ValueError:
-            errors["estimated_cost"] = _("Enter an amount, for example 12500.")
+        except ValueError as exc:
+            errors["estimated_cost"] = amount_message(exc, _("Enter an amount, for example 12500."))
     district = text(form, "district", 20).strip()
     district_id = parse_id(district)
     category = text(form, "category", 20).strip()
@@ -340,8 +340,8 @@ async def review(request: Request) -> Response:
     if action == "accept":
         try:
             values["feasible_cost"] = parse_money(cost_text, currency, ctx.locale)
-        except ValueError:
-            errors["feasible_cost"] = _("Enter the feasible cost.")
+        except ValueError as exc:
+            errors["feasible_cost"] = amount_message(exc, _("Enter the feasible cost."))
     values["into"] = optional_id(form, "into")
     # A district is an id or "citywide" (None), as in the proposal form.
     citywide = text(form, "district", 20) == "citywide"

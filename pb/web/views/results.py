@@ -48,7 +48,6 @@ class DistrictResult:
     rule: str
 
 
-
 def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[DistrictResult]:
     currency = config["round"]["currency"]
     out = []
