@@ -127,6 +127,8 @@ async def _choose_district_first(request: Request) -> Response:
 
     def load(session: Session) -> dict[str, Any]:
         rnd = rounds.get_round(session, round_id)
+        if rounds.effective_phase(rnd, app.today()) is not Phase.VOTING:
+            raise HTTPException(409, "closed")
         voter = current_voter(request, rnd)
         config = voting.config_of(session, rnd)
         done = voting.cast_slots(session, rnd.id, _key(request, rnd, voter)) if voter else set()
