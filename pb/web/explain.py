@@ -232,7 +232,9 @@ def _bought(w: _Writer, data: dict[str, Any], name: str, method: str) -> str:
                     price=price,
                 )
             )
-        paid = f"{paid} {each}" if paid else each
+        if not paying:  # every supporter paid all they had left
+            each = ""
+        paid = f"{paid} {each}" if paid and each else paid or each
         left = _money_left(w, data)
         return " ".join(p for p in (supporters, gave, paid, left) if p)
     payment = w.money("payment", data["payment"])
