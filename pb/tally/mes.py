@@ -224,6 +224,7 @@ def _add1(election: Election, problem: MESProblem) -> tuple[MESRun, dict[str, JS
             "whole": whole,
             "unit": unit,
             "all_funded": supported <= set(run.selected),
+            "voters": len(election.ballots),
         },
     )
     return run, details, step

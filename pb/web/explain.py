@@ -365,7 +365,7 @@ def _add1(w: _Writer, data: dict[str, Any]) -> str | None:
         )
     unit = w.money("unit", data["unit"])
     shown = w.count("raises", raises)
-    return ngettext(
+    text = ngettext(
         "Shares of %(first)s would leave money unspent, so, as this round's rule says, the "
         "count is done with larger shares: rounded down to %(whole)s, then raised by %(unit)s "
         "as long as the projects bought still fit in the budget. After %(raises)s raise, every "
@@ -382,6 +382,15 @@ def _add1(w: _Writer, data: dict[str, Any]) -> str | None:
         share=w.money("share", data["per_voter_budget"]),
         raises=shown,
     )
+    voters = data.get("voters")
+    if not voters:
+        return text
+    held = _(
+        "Together these shares come to %(held)s, more than the budget: only what the projects "
+        "bought cost is spent.",
+        held=w.money("held", _exact(data["per_voter_budget"]) * int(voters)),
+    )
+    return f"{text} {held}"
 
 
 def _comparison(w: _Writer, data: dict[str, Any]) -> str:

@@ -103,6 +103,7 @@ def _check(sentences: list[Sentence], document: dict[str, Any], method: str) -> 
                 assert f["whole"] + f["raises"] * f["unit"] == f["share"], s
                 assert f["whole"] <= f["first"], s
                 assert f["raises"] >= 1
+                assert f["held"] == f["share"] * document["turnout"]["ballots"] > document["budget"]
             voters_money = f["share"] * document["turnout"]["ballots"]
         elif s.kind == "bought":
             assert voters_money is not None, "a purchase before the starting share"
