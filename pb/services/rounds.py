@@ -665,3 +665,16 @@ def budget_lines(session: Session, rnd: Round) -> list[BudgetLine]:
     ).all()
     lines.extend(BudgetLine(keys[i], n, b) for i, n, b in rows)
     return lines
+
+
+def area_budget(session: Session, rnd: Round, district_id: int | None) -> int:
+    """The budget a project of ``district_id`` (None: city-wide) would come out of, in minor
+    units: the district's own budget in ``rnd``, or the city-wide budget."""
+    if district_id is None:
+        return rnd.citywide_budget
+    budget = session.scalar(
+        select(RoundDistrict.budget).where(
+            RoundDistrict.round_id == rnd.id, RoundDistrict.district_id == district_id
+        )
+    )
+    return int(budget or 0)

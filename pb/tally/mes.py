@@ -61,13 +61,19 @@ def _ineligible_steps(problem: MESProblem, election: Election) -> list[Step]:
     return steps
 
 
-def _explain(run: MESRun, cost_utility: bool) -> tuple[list[Step], list[Tie]]:
+def _explain(
+    run: MESRun, cost_utility: bool, budget: int, voters: int
+) -> tuple[list[Step], list[Tie]]:
     steps: list[Step] = [
         Step(
             "start",
             f"every voter starts with {decimal_text(run.per_voter)} (exactly {run.per_voter})",
             None,
-            {"per_voter": fraction_json(run.per_voter)},
+            {
+                "per_voter": fraction_json(run.per_voter),
+                "budget": budget,
+                "voters": voters,
+            },
         )
     ]
     steps.extend(
@@ -101,6 +107,9 @@ def _explain(run: MESRun, cost_utility: bool) -> tuple[list[Step], list[Tie]]:
                     "supporters": buy.supporters,
                     "capped": buy.capped,
                     "money_left": fraction_json(buy.money_left, 2),
+                    "units": buy.units,
+                    "capped_units": buy.capped_units,
+                    "capped_paid": fraction_json(buy.capped_paid, 2),
                 },
             )
         )
@@ -137,7 +146,7 @@ def _outcome(
     extra_steps: list[Step],
     details: dict[str, JSONValue],
 ) -> Outcome:
-    steps, ties = _explain(run, problem.cost_utility)
+    steps, ties = _explain(run, problem.cost_utility, election.budget, len(election.ballots))
     return make_outcome(
         election,
         rule,
@@ -209,7 +218,14 @@ def _add1(election: Election, problem: MESProblem) -> tuple[MESRun, dict[str, JS
         f"Add1: starting share raised {raises} time(s) by {unit} to {decimal_text(run.per_voter)} "
         f"per voter; stopped because {reason}",
         None,
-        dict(details),
+        {
+            **details,
+            "first_per_voter": fraction_json(_share(election), 2),
+            "whole": whole,
+            "unit": unit,
+            "all_funded": supported <= set(run.selected),
+            "voters": len(election.ballots),
+        },
     )
     return run, details, step
 
@@ -295,7 +311,9 @@ def _compare(
         None,
         {"prefer_mes": prefer_mes, "prefer_greedy": prefer_greedy, "keep_mes": keep},
     )
-    mes_steps, mes_ties = _explain(run, problem.cost_utility)
+    mes_steps, mes_ties = _explain(
+        run, problem.cost_utility, election.budget, len(election.ballots)
+    )
     ties = [*mes_ties, *greedy_outcome.ties]
     steps = [*_ineligible_steps(problem, election), *first_steps, *mes_steps, compare]
     if keep:

@@ -41,8 +41,11 @@ class Purchase:
 
     For cost utilities ``payment = rho * cost`` is what each supporter pays (or all they have
     left, for the ``capped`` voters who have less). For cardinal ballots ``payment`` is ``rho``,
-    the price of one point. ``tied`` lists the projects that had the same lowest price (winner
-    first) when more than one did.
+    the price of one point. ``units`` is what the price is paid per, summed over the supporters:
+    the supporters themselves for cost utilities, their points (votes) for cardinal ballots;
+    ``capped_units`` the part of it held by the capped voters, who paid ``capped_paid`` in all
+    (so ``(units - capped_units) * payment + capped_paid == cost``). ``tied`` lists the
+    projects that had the same lowest price (winner first) when more than one did.
     """
 
     project: str
@@ -54,6 +57,9 @@ class Purchase:
     money_left: Fraction
     tied: tuple[str, ...] = ()
     decided_by: str = ""
+    units: int = 0
+    capped_units: int = 0
+    capped_paid: Fraction = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +197,7 @@ class MESProblem:
                 if j != winner:
                     heapq.heappush(heap, (rho, self.tie_rank[j], j))
             cost = self.costs[winner]
-            capped = self._charge(winner, best_rho, money)
+            capped, capped_units, capped_paid = self._charge(winner, best_rho, money)
             money_left -= cost
             spent += cost
             selected.append(self.ids[winner])
@@ -212,6 +218,9 @@ class MESProblem:
                     money_left,
                     tied,
                     decided_by,
+                    self.total_weight[winner] if self.cost_utility else self.total_utility[winner],
+                    capped_units,
+                    capped_paid,
                 )
             )
         return MESRun(
@@ -259,15 +268,16 @@ class MESProblem:
             rest -= u * w
         return None, Fraction(paid, denominator)
 
-    def _charge(self, j: int, rho: Fraction, money: _Money) -> int:
-        """Charge the supporters of ``j`` at price ``rho``; return how many were capped."""
+    def _charge(self, j: int, rho: Fraction, money: _Money) -> tuple[int, int, Fraction]:
+        """Charge the supporters of ``j`` at price ``rho``; return how many were capped, the
+        units (supporters, or their points) they hold, and what they paid together."""
         unit = rho * self.costs[j] if self.cost_utility else rho
         money.refine(unit.denominator)
         owed_unit = unit.numerator * (money.denominator // unit.denominator)
         levels = money.levels
         at = money.at
         moved: dict[tuple[int, int], tuple[int, bool]] = {}
-        capped = 0
+        capped = capped_units = capped_paid = 0
         weights = self.weights
         for k, u in zip(self.supporters[j], self.utilities[j], strict=True):
             old = at[k]
@@ -277,8 +287,10 @@ class MESProblem:
                 move = moved[(old, u)] = (money.level(levels[old] - owed), levels[old] < owed)
             if move[1]:
                 capped += weights[k]
+                capped_units += weights[k] * (1 if self.cost_utility else u)
+                capped_paid += weights[k] * levels[old]
             at[k] = move[0]
-        return capped
+        return capped, capped_units, Fraction(capped_paid, money.denominator)
 
 
 class _Money:

@@ -63,7 +63,7 @@ def test_vote_on_a_phone(
     if javascript:
         page.locator("#feedback").get_by_text(feedback).wait_for(timeout=5000)
     page.get_by_role("button", name="Review my ballot").click()
-    expect(page.get_by_role("heading", name="Check your ballot")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your city-wide ballot")).to_be_visible()
     page.get_by_role("button", name="Cast my ballot").click()
     page.get_by_role("heading", name="Thank you for voting").wait_for()
     code = page.locator(".receipt-code code").inner_text()

@@ -80,7 +80,7 @@ def test_account_voter_reviews_casts_and_gets_a_receipt(
     hub = client.get(f"/rounds/{rid}/vote").text
     assert hub.count("Still to cast") == 1 and "Thank you. Ballots are final." in hub
     again = submit(client, rid, "citywide", {"p": [p[2]]})
-    assert again.status_code == 409 and "already cast this ballot" in again.text
+    assert again.status_code == 409 and "You have already voted" in again.text
     # Anyone can check the receipt: position and hash, nothing of the choices.
     token = csrf_from(client.get("/receipts").text)
     found = TestClient(client.app).post(

@@ -20,7 +20,7 @@ from pb.models import CallSettlement
 from pb.services import bank_statements
 from pb.services.funding import calls, closing, collection
 from pb.services.funding.payment_details import payment_details, qr_for
-from pb.services.money import parse_money
+from pb.services.money import amount_message, parse_money
 from pb.web.forms import text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -366,8 +366,8 @@ async def record_payment(request: Request) -> Response:
     errors: dict[str, str] = {}
     try:
         amount = parse_money(values["pay_amount"], call.currency, get_locale())
-    except ValueError:
-        errors["pay_amount"] = _("Enter an amount such as 25 or 25.50.")
+    except ValueError as exc:
+        errors["pay_amount"] = amount_message(exc, _("Enter an amount such as 25 or 25.50."))
         amount = 0
     if not errors:
         try:

@@ -17,7 +17,7 @@ from pb.i18n import gettext as _
 from pb.models import Eligibility, FundingCall, Role
 from pb.services import rounds
 from pb.services.funding import board, calls, campaigns, pledges, tasks
-from pb.services.money import money_input, parse_money
+from pb.services.money import amount_message, money_input, parse_money
 from pb.web.forms import text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -218,8 +218,8 @@ async def make_pledge(request: Request) -> Response:
     amount = 0
     try:
         amount = parse_money(values["amount"], currency, ctx.locale)
-    except ValueError:
-        errors["amount"] = _("Enter an amount, for example 10 or 12,50.")
+    except ValueError as exc:
+        errors["amount"] = amount_message(exc, _("Enter an amount, for example 10 or 12,50."))
     if not errors:
         try:
             outcome = await app.pledges.submit(
@@ -322,8 +322,8 @@ async def update_pledge(request: Request) -> Response:
         await app.db.write(
             pledges.change_pledge, ctx.user.id, view.id, amount, values["public_name"], app.today()
         )
-    except ValueError:
-        errors["amount"] = _("Enter an amount, for example 10 or 12,50.")
+    except ValueError as exc:
+        errors["amount"] = amount_message(exc, _("Enter an amount, for example 10 or 12,50."))
     except ValidationError as exc:
         errors = exc.errors
     if errors:

@@ -16,7 +16,7 @@ from pb.models import Eligibility, Round
 from pb.services.funding import calls, campaigns
 from pb.services.funding.calls import CallInput, CallLocked
 from pb.services.funding.campaigns import CampaignInput
-from pb.services.money import money_input, parse_money
+from pb.services.money import amount_message, money_input, parse_money
 from pb.tally.funding import MatchingRule
 from pb.web.forms import date_field, text
 from pb.web.routing import Access, route
@@ -48,8 +48,8 @@ def _money(
         return None
     try:
         return parse_money(raw, currency, locale)
-    except ValueError:
-        errors[name] = _("Enter an amount, for example 5000 or 5 000.")
+    except ValueError as exc:
+        errors[name] = amount_message(exc, _("Enter an amount, for example 5000 or 5 000."))
         return None
 
 

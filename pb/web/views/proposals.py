@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from pb.errors import Forbidden, ValidationError
+from pb.i18n import format_money
 from pb.i18n import gettext as _
 from pb.models import Category, District, Phase, ProposalStatus, Role, RoundDistrict, VotingScope
 from pb.services import proposals, rounds
-from pb.services.money import money_input, parse_money
+from pb.services.money import amount_message, money_input, off_by_thousands, parse_money
 from pb.services.proposals import Filters, ProposalInput
 from pb.web.forms import optional_id, parse_id, text
 from pb.web.routing import Access, route
@@ -114,8 +115,8 @@ def _parse(form: FormData, currency: str, locale: str) -> tuple[ProposalInput, d
     if cost_text.strip():
         try:
             cost = parse_money(cost_text, currency, locale)
-        except ValueError:
-            errors["estimated_cost"] = _("Enter an amount, for example 12500.")
+        except ValueError as exc:
+            errors["estimated_cost"] = amount_message(exc, _("Enter an amount, for example 12500."))
     district = text(form, "district", 20).strip()
     district_id = parse_id(district)
     category = text(form, "category", 20).strip()
@@ -133,6 +134,31 @@ def _parse(form: FormData, currency: str, locale: str) -> tuple[ProposalInput, d
     return data, errors
 
 
+def _unconfirmed_cost(
+    form: FormData, name: str, cost: int | None, area: int, total: int, currency: str
+) -> str | None:
+    """The message asking to confirm ``cost`` when it looks a factor of 1,000 off against the
+    budget it would come out of (``area``) or the whole round (``total``), unless the form
+    confirms this very amount (the checkbox carries the text it confirms)."""
+    if cost is None or not off_by_thousands(cost, area, total):
+        return None
+    if text(form, f"confirm_{name}", 40) == text(form, name, 40):
+        return None
+    if cost * 1000 < area:
+        return _(
+            "%(cost)s is less than a thousandth of the budget of %(budget)s. Check the amount "
+            "(thousands separator?); if it is right, tick the box below and send again.",
+            cost=format_money(cost, currency),
+            budget=format_money(area, currency),
+        )
+    return _(
+        "%(cost)s is more than ten times the whole budget of %(budget)s. Check the amount; "
+        "if it is right, tick the box below and send again.",
+        cost=format_money(cost, currency),
+        budget=format_money(total, currency),
+    )
+
+
 def _form(
     request: Request,
     options: dict[str, Any],
@@ -144,7 +170,7 @@ def _form(
     return state(request).renderer.render(
         request,
         "proposals/form.html",
-        {**options, "values": values, "errors": errors, "action": action},
+        {"confirm": {}, **options, "values": values, "errors": errors, "action": action},
         status_code=status,
     )
 
@@ -169,6 +195,15 @@ async def create_proposal(request: Request) -> Response:
     raw = {k: v for k, v in form.items() if isinstance(v, str)}
     data, errors = _parse(form, options["round"].currency, ctx.locale)
     action = f"/rounds/{round_id}/proposals"
+    if not errors:
+        rnd = options["round"]
+        area = await app.db.read(rounds.area_budget, rnd, data.district_id)
+        message = _unconfirmed_cost(
+            form, "estimated_cost", data.estimated_cost, area, rnd.total_budget, rnd.currency
+        )
+        if message:
+            errors["estimated_cost"] = message
+            options = {**options, "confirm": {"estimated_cost": raw.get("estimated_cost", "")}}
     if errors:
         return _form(request, options, raw, errors, action, 422)
     try:
@@ -189,6 +224,7 @@ async def _render_section(
     errors: dict[str, str] | None = None,
     comment_body: str = "",
     status: int = 200,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     """After an action: the updated section for htmx, the whole page otherwise."""
     app = state(request)
@@ -211,6 +247,7 @@ async def _render_section(
             "is_staff": _is_staff(request),
             "errors": errors or {},
             "comment_body": comment_body,
+            "typed": typed or {},
             **values,
         },
         block=block,
@@ -255,6 +292,15 @@ async def update_proposal(request: Request) -> Response:
     raw = {k: v for k, v in form.items() if isinstance(v, str)}
     data, errors = _parse(form, options["round"].currency, ctx.locale)
     action = f"/proposals/{proposal_id}/edit"
+    if not errors:
+        rnd = options["round"]
+        area = await app.db.read(rounds.area_budget, rnd, data.district_id)
+        message = _unconfirmed_cost(
+            form, "estimated_cost", data.estimated_cost, area, rnd.total_budget, rnd.currency
+        )
+        if message:
+            errors["estimated_cost"] = message
+            options = {**options, "confirm": {"estimated_cost": raw.get("estimated_cost", "")}}
     if errors:
         return _form(request, options, raw, errors, action, 422)
     try:
@@ -331,17 +377,29 @@ async def review(request: Request) -> Response:
     proposal_id = request.path_params["proposal_id"]
     form = await request.form()
     action = text(form, "action", 20)
-    currency = await app.db.read(
-        lambda s: rounds.get_round(s, proposals.get(s, proposal_id).round_id).currency
-    )
+
+    def budgets(session: Session) -> tuple[str, int, int]:
+        p = proposals.get(session, proposal_id)
+        rnd = rounds.get_round(session, p.round_id)
+        return rnd.currency, rounds.area_budget(session, rnd, p.district_id), rnd.total_budget
+
+    currency, area, total = await app.db.read(budgets)
     values: dict[str, Any] = {"reason": text(form, "reason", 3_000)}
     errors: dict[str, str] = {}
+    confirm: dict[str, str] = {}
     cost_text = text(form, "feasible_cost", 40)
     if action == "accept":
         try:
             values["feasible_cost"] = parse_money(cost_text, currency, ctx.locale)
-        except ValueError:
-            errors["feasible_cost"] = _("Enter the feasible cost.")
+        except ValueError as exc:
+            errors["feasible_cost"] = amount_message(exc, _("Enter the feasible cost."))
+        else:
+            message = _unconfirmed_cost(
+                form, "feasible_cost", values["feasible_cost"], area, total, currency
+            )
+            if message:
+                errors["feasible_cost"] = message
+                confirm = {"feasible_cost": cost_text}
     values["into"] = optional_id(form, "into")
     # A district is an id or "citywide" (None), as in the proposal form.
     citywide = text(form, "district", 20) == "citywide"
@@ -355,10 +413,9 @@ async def review(request: Request) -> Response:
         except ValidationError as exc:
             errors = exc.errors
     if errors:
-        if _htmx(request):
-            return await _render_section(request, "review", errors, status=422)
-        flash(request, " ".join(errors.values()), "error")
-        return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+        typed = {"feasible_cost": cost_text, "reason": values["reason"], "confirm": confirm}
+        block = "review" if _htmx(request) else None
+        return await _render_section(request, block, errors, status=422, typed=typed)
     if _htmx(request):
         return await _render_section(request, "review")
     flash(request, _("The review is saved."), "success")

@@ -48,13 +48,8 @@ class DistrictResult:
     rule: str
 
 
-def _score_word(kind: str) -> str:
-    return _("points") if kind == "cumulative" else _("votes")
-
-
 def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[DistrictResult]:
     currency = config["round"]["currency"]
-    word = _score_word(config["method"]["kind"])
     out = []
     for district in config["districts"]:
         outcome = document["districts"][district["key"]]
@@ -83,7 +78,7 @@ def district_results(config: dict[str, Any], document: dict[str, Any]) -> list[D
                 spent=outcome["spent"],
                 funded=funded,
                 bars=bars,
-                steps=explain(outcome, titles, currency, word),
+                steps=explain(outcome, titles, currency, config["method"]["kind"]),
                 ties=tie_sentences(outcome, titles),
                 turnout=outcome["turnout"],
                 rule=outcome["rule"],

@@ -24,7 +24,7 @@ from pb.models import (
 )
 from pb.services import ballot_log, rounds
 from pb.services.funding import calls as funding_calls
-from pb.services.money import money_input, parse_money
+from pb.services.money import amount_message, money_input, parse_money
 from pb.services.rounds import RoundInput, RoundLocked
 from pb.web.forms import date_field, optional_int, text
 from pb.web.routing import Access, route
@@ -91,8 +91,8 @@ def parse_round_form(
             continue
         try:
             money[name] = parse_money(value, currency, locale)
-        except ValueError:
-            errors[name] = bad_amount
+        except ValueError as exc:
+            errors[name] = amount_message(exc, bad_amount)
     ints = {
         name: optional_int(form, name, errors, _("Enter a whole number.")) for name in INT_FIELDS
     }

@@ -14,8 +14,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import secrets
+import unicodedata
 from typing import Any
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -32,7 +35,7 @@ from pb.models import District, Eligibility, Phase, Round
 from pb.services import accounts, ballot_log, eligibility, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
-from pb.web.forms import parse_int, text
+from pb.web.forms import parse_int, safe_next, text
 from pb.web.routing import Access, route
 from pb.web.security import client_address, context, make_cookie
 from pb.web.state import state
@@ -108,13 +111,61 @@ async def hub(request: Request) -> Response:
             "voter": voter,
             "done": done,
             "slots": voting.slots(rnd),
-            "districts": voting.district_choices(config) if config else [],
+            "districts": _sorted_by_name(voting.district_choices(config)) if config else [],
             "voter_district": _voter_district_key(session, voter) if voter else None,
             "head": ballot_log.log_head(session, rnd.id),
         }
 
     values = await app.db.read(load)
     return app.renderer.render(request, "voting/hub.html", {**values, "errors": {}, "code": ""})
+
+
+def _sorted_by_name(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Districts in alphabetical order as readers of any language expect it: accents and case
+    do not move a name ("Écluse" sorts with the E's), numbers compare as numbers."""
+
+    def key(item: tuple[str, str]) -> list[tuple[int, int | str]]:
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", item[1]) if not unicodedata.combining(c)
+        ).casefold()
+        return [
+            (0, int(part)) if part.isdigit() else (1, part)
+            for part in re.split(r"(\d+)", plain)
+            if part
+        ]
+
+    return sorted(choices, key=key)
+
+
+async def _choose_district_first(request: Request) -> Response:
+    """The district ballot asked for without choosing a district: the voting page again, with
+    the chooser marked (there is no default district, so nobody votes in the wrong one)."""
+    app = state(request)
+    round_id = request.path_params["round_id"]
+
+    def load(session: Session) -> dict[str, Any]:
+        rnd = rounds.get_round(session, round_id)
+        if rounds.effective_phase(rnd, app.today()) is not Phase.VOTING:
+            raise HTTPException(409, "closed")
+        voter = current_voter(request, rnd)
+        config = voting.config_of(session, rnd)
+        done = voting.cast_slots(session, rnd.id, _key(request, rnd, voter)) if voter else set()
+        return {
+            "round": rnd,
+            "phase": rounds.effective_phase(rnd, app.today()),
+            "voter": voter,
+            "done": done,
+            "slots": voting.slots(rnd),
+            "districts": _sorted_by_name(voting.district_choices(config)),
+            "voter_district": _voter_district_key(session, voter) if voter else None,
+            "head": ballot_log.log_head(session, rnd.id),
+        }
+
+    values = await app.db.read(load)
+    errors = {"district": _("Choose your district: the one where you live.")}
+    return app.renderer.render(
+        request, "voting/hub.html", {**values, "errors": errors, "code": ""}, status_code=422
+    )
 
 
 async def prove_census(request: Request) -> Response:
@@ -178,9 +229,54 @@ async def _prove(request: Request, how: str, round_id: int) -> Response:
         else:
             message = _("This access code has already been used.")
         return await _hub_with_error(request, rnd, message, text(form, "code", 60))
-    response = RedirectResponse(f"/rounds/{rnd.id}/vote", status_code=303)
+    response = RedirectResponse(_next_in_round(text(form, "next", 300), rnd.id), status_code=303)
     response.headers.append("set-cookie", _voter_cookie(request, rnd, voter))
     return response
+
+
+def _next_in_round(target: str, round_id: int) -> str:
+    """Where to go once eligibility is shown: back to a ballot of this round if that is where
+    the voter came from, else the round's voting page."""
+    hub_path = f"/rounds/{round_id}/vote"
+    target = safe_next(target, hub_path)
+    return target if target.split("?")[0].startswith(hub_path) else hub_path
+
+
+def _ballot_path(request: Request, district: str | None) -> str:
+    """The address of the ballot being asked for, to come back to after signing in."""
+    path = request.url.path.removesuffix("/feedback")
+    return f"{path}?{urlencode({'district': district})}" if district else path
+
+
+async def _sign_in_page(request: Request, round_id: int, district: str | None) -> Response:
+    """A ballot asked for by someone who has not shown they may vote: say so, and offer to
+    log in, register or enter a code, coming back to this ballot afterwards."""
+    app = state(request)
+
+    def load(session: Session) -> dict[str, Any]:
+        rnd = rounds.get_round(session, round_id)
+        return {"round": rnd, "head": ballot_log.log_head(session, rnd.id)}
+
+    values = await app.db.read(load)
+    return app.renderer.render(
+        request,
+        "voting/sign_in.html",
+        {**values, "next": _ballot_path(request, district), "code": "", "errors": {}},
+        status_code=403,
+    )
+
+
+def _already_page(request: Request, data: dict[str, Any], status: int = 200) -> Response:
+    """Someone came back to a ballot they have cast: say so, with where to go next. The
+    receipt is not shown again (whoever holds this device now may not be the voter)."""
+    rnd = data["round"]
+    phase = rounds.effective_phase(rnd, state(request).today())
+    return state(request).renderer.render(
+        request,
+        "voting/already.html",
+        {"round": rnd, "phase": phase, "slot": data["slot"], "district": data["district"]},
+        status_code=status,
+    )
 
 
 async def _hub_with_error(
@@ -358,17 +454,33 @@ def _receipt_redirect(request: Request, round_id: int, code: str) -> Response:
     return response
 
 
-async def ballot(request: Request) -> Response:
+async def _ballot_or_gate(
+    request: Request, district: str | None, check_done: bool = True
+) -> dict[str, Any] | Response:
+    """The ballot's data, or the page saying why there is no ballot to fill in (not signed in,
+    or already cast)."""
     app = state(request)
-    data = await app.db.read(
-        _ballot_data,
-        request,
-        request.path_params["round_id"],
-        request.path_params["slot"],
-        request.query_params.get("district"),
-    )
+    round_id = request.path_params["round_id"]
+    try:
+        data = await app.db.read(
+            _ballot_data, request, round_id, request.path_params["slot"], district, check_done
+        )
+    except HTTPException as exc:
+        if exc.detail == "not-eligible":
+            return await _sign_in_page(request, round_id, district)
+        raise
     if data["already"]:
-        return RedirectResponse(f"/rounds/{data['round'].id}/vote", status_code=303)
+        return _already_page(request, data, 200 if request.method == "GET" else 409)
+    return data
+
+
+async def ballot(request: Request) -> Response:
+    district = request.query_params.get("district")
+    if request.path_params["slot"] == voting.DISTRICT and district == "":
+        return await _choose_district_first(request)
+    data = await _ballot_or_gate(request, district)
+    if isinstance(data, Response):
+        return data
     return _render_ballot(request, data, {}, {})
 
 
@@ -395,11 +507,9 @@ async def submit_ballot(request: Request) -> Response:
     form = await request.form()
     round_id, slot = request.path_params["round_id"], request.path_params["slot"]
     step = text(form, "step", 10)
-    data = await app.db.read(
-        _ballot_data, request, round_id, slot, text(form, "district", 80), step != "cast"
-    )
-    if data["already"]:
-        raise HTTPException(409, "already")
+    data = await _ballot_or_gate(request, text(form, "district", 80), step != "cast")
+    if isinstance(data, Response):
+        return data
     choices, errors = parse_choices(form, data["district"]["projects"], data["method"]["kind"])
     if not errors:
         errors = voting.validate_choices(data["config"], data["district"], choices)
@@ -429,7 +539,7 @@ async def submit_ballot(request: Request) -> Response:
             found = await app.db.read(voting.find_cast, round_id, district_key, code, choices)
             if found is not None:
                 return _receipt_redirect(request, round_id, found.code)
-        raise HTTPException(409, "already") from None
+        return _already_page(request, data, 409)
     except voting.VotingClosed:
         raise HTTPException(409, "closed") from None
     except ValidationError as exc:
