@@ -40,6 +40,7 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
+HTML_CACHE = "private, no-cache"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -161,6 +162,9 @@ class ContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    # Pages carry a CSRF token and the viewer's state: never from a cache.
+                    headers.setdefault("cache-control", HTML_CACHE)
                 if https:
                     headers.setdefault(
                         "strict-transport-security", "max-age=63072000; includeSubDomains"
