@@ -18,6 +18,7 @@ from pb.models.funding import (
     VolunteerTask,
 )
 from pb.models.mail import OutboxMail, UsedToken
+from pb.models.photos import ProposalPhoto, ProposalPhotoSize
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -59,6 +60,8 @@ __all__ = [
     "PledgeEvent",
     "PledgeState",
     "Proposal",
+    "ProposalPhoto",
+    "ProposalPhotoSize",
     "ProposalStatus",
     "Role",
     "Round",

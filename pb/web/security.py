@@ -215,8 +215,9 @@ class ContextMiddleware:
                 anon_seed = value if isinstance(value, str) else None
             except BadSignature:
                 anon_seed = None
-        # Static files need no seed: a parallel request for one must not replace the page's.
-        if token is None and anon_seed is None and not conn.url.path.startswith("/static/"):
+        # Static files and photos need no seed: a parallel request for one must not replace
+        # the page's (and a cacheable response sets no cookie).
+        if token is None and anon_seed is None and not _is_file(conn.url.path):
             anon_seed = secrets.token_urlsafe(24)
             set_cookies.append(
                 make_cookie(Cookies.ANON, self.cookies.anon_signer.dumps(anon_seed), https, None)
@@ -261,6 +262,10 @@ class ContextMiddleware:
         elif ctx.flashes and ctx.flashes_shown:
             out.append(make_cookie(Cookies.FLASH, "", https, 0))
         return out
+
+
+def _is_file(path: str) -> bool:
+    return path.startswith("/static/") or (path.startswith("/photos/") and path.endswith(".webp"))
 
 
 def context(request: Request) -> RequestContext:
