@@ -24,7 +24,15 @@ from pb.models import (
     VotingMethod,
     VotingScope,
 )
-from pb.services import accounts, demo_collection, demo_funding, results, rounds, voting
+from pb.services import (
+    accounts,
+    demo_collection,
+    demo_funding,
+    demo_photos,
+    results,
+    rounds,
+    voting,
+)
 from pb.services.rounds import RoundInput
 
 
@@ -344,6 +352,9 @@ def load_demo(
         if rounds.is_locked(rnd, today):
             rounds.lock(session, rnd)
         made.append(rnd)
+    # Pictures on the open ballot and on a few ideas still being proposed.
+    demo_photos.add_demo_photos(session, staff, made[2].id, 5, today)
+    demo_photos.add_demo_photos(session, staff, made[0].id, 2, today)
     _cast_demo_ballots(session, made[2], 120, today)
     last_year = made[3]
     _cast_demo_ballots(session, last_year, 400, today)
