@@ -20,7 +20,7 @@ import pb
 from pb import auditool, cli, resources
 from pb.config import Settings
 from pb.db import Database
-from pb.models import District, Role, User
+from pb.models import District, ProposalPhotoSize, Role, User
 
 GDYNIA = (
     Path(__file__).resolve().parent
@@ -49,6 +49,9 @@ def test_demo_loads_a_town_with_every_role(
     verified = db.read_sync(lambda s: list(s.scalars(select(User.email_verified_at))))
     assert None not in verified  # demo accounts vote in "any account" rounds
     assert db.read_sync(lambda s: len(s.scalars(select(District)).all())) == 4
+    # Some proposals have a picture, drawn at demo time and stored in every width.
+    sizes = db.read_sync(lambda s: s.execute(select(ProposalPhotoSize.width)).scalars().all())
+    assert len(sizes) == 7 * 3 and set(sizes) == {320, 640, 1280}
     # A second run refuses; --if-empty just reprints the logins.
     assert cli.main(["demo"]) == 2
     assert "already has accounts" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from pb.models.funding import (
 )
 from pb.models.health import Heartbeat
 from pb.models.mail import OutboxMail, UsedToken
+from pb.models.photos import ProposalPhoto, ProposalPhotoSize
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -83,6 +84,8 @@ __all__ = [
     "ProjectStatus",
     "ProjectUpdate",
     "Proposal",
+    "ProposalPhoto",
+    "ProposalPhotoSize",
     "ProposalStatus",
     "Role",
     "Round",

@@ -29,6 +29,7 @@ from pb.services import (
     demo_collection,
     demo_funding,
     demo_geo,
+    demo_photos,
     demo_texts,
     demo_tracking,
     results,
@@ -302,6 +303,9 @@ def load_demo(
             rounds.lock(session, rnd)
         made.append(rnd)
     demo_geo.load_geo_demo(session, texts)  # boundaries and project places, for the rounds' maps
+    # Pictures on the open ballot and on a few ideas still being proposed.
+    demo_photos.add_demo_photos(session, staff, made[2].id, 5, today, texts["photo_alt"])
+    demo_photos.add_demo_photos(session, staff, made[0].id, 2, today, texts["photo_alt"])
     _cast_demo_ballots(session, made[2], 120, today)
     last_year = made[3]
     _cast_demo_ballots(session, last_year, 400, today)

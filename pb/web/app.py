@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import BaseRoute, Mount
-from starlette.staticfiles import StaticFiles
 
 from pb import resources
 from pb.config import Settings
@@ -21,6 +21,7 @@ from pb.passwords import Passwords
 from pb.services import voting as voting_service
 from pb.services.funding import pledges as pledge_service
 from pb.web import errors
+from pb.web.assets import VersionedStaticFiles
 from pb.web.security import ContextMiddleware, Cookies
 from pb.web.state import AppState
 from pb.web.templating import Renderer, make_environment
@@ -39,6 +40,7 @@ from pb.web.views import (
     matches,
     pages,
     paper,
+    photos,
     proposals,
     results,
     rounds,
@@ -50,7 +52,8 @@ from pb.web.views import (
 )
 
 
-def all_routes() -> list[BaseRoute]:
+def all_routes(static: VersionedStaticFiles | None = None) -> list[BaseRoute]:
+    static = static or VersionedStaticFiles(resources.static_dir())
     return [
         *pages.routes,
         *accounts.routes,
@@ -59,6 +62,7 @@ def all_routes() -> list[BaseRoute]:
         *mail.routes,
         *rounds.routes,
         *proposals.routes,
+        *photos.routes,
         *voting.routes,
         *voters.routes,
         *paper.routes,
@@ -74,7 +78,7 @@ def all_routes() -> list[BaseRoute]:
         *impact.routes,
         *geo.routes,
         *api.all_routes(),
-        Mount("/static", app=StaticFiles(directory=resources.static_dir()), name="static"),
+        Mount("/static", app=static, name="static"),
     ]
 
 
@@ -82,14 +86,17 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     """Build the app for ``settings`` (the database may be passed in, e.g. by tests)."""
     db = db or Database(make_engine(settings.database_url, settings.db_pool_size))
     cookies = Cookies(settings)
+    static = VersionedStaticFiles(resources.static_dir())
     middleware = [
+        # Outermost, so it compresses the error pages too; small bodies are not worth it.
+        Middleware(GZipMiddleware, minimum_size=500),
         Middleware(
             ContextMiddleware,
             settings=settings,
             db=db,
             cookies=cookies,
             on_error=errors.server_error,
-        )
+        ),
     ]
     if settings.trusted_hosts:
         middleware.insert(
@@ -110,7 +117,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     app = Starlette(
         debug=settings.debug,
         lifespan=lifespan,
-        routes=all_routes(),
+        routes=all_routes(static),
         middleware=middleware,
         exception_handlers={
             HTTPException: errors.http_exception,
@@ -121,12 +128,14 @@ def create_app(settings: Settings, db: Database | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.cookies = cookies
+    env = make_environment()
+    env.globals["static_url"] = static.url
     app.state.pb = AppState(
         settings=settings,
         db=db,
         passwords=Passwords(settings),
         cookies=cookies,
-        renderer=Renderer(make_environment()),
+        renderer=Renderer(env),
         ballots=WriteBatcher(db, voting_service.append_many),
         mailer=mailer,
         pledges=WriteBatcher(db, pledge_service.make_pledges),

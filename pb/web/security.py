@@ -40,6 +40,7 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
+HTML_CACHE = "private, no-cache"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -169,6 +170,9 @@ class ContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if headers.get("content-type", "").startswith("text/html"):
+                    # Pages carry a CSRF token and the viewer's state: never from a cache.
+                    headers.setdefault("cache-control", HTML_CACHE)
                 if https:
                     headers.setdefault(
                         "strict-transport-security", "max-age=63072000; includeSubDomains"
@@ -229,12 +233,14 @@ class ContextMiddleware:
                 anon_seed = value if isinstance(value, str) else None
             except BadSignature:
                 anon_seed = None
-        # Static files need no seed: a parallel request for one must not replace the page's.
-        # Nor does the open-data API, whose answers are public and cacheable.
+        # Static files and photos need no seed: a parallel request for one must not replace
+        # the page's (and a cacheable response sets no cookie). Nor does the open-data API,
+        # whose answers are public and cacheable.
         if (
             token is None
             and anon_seed is None
-            and not conn.url.path.startswith(("/static/", "/api/"))
+            and not _is_file(conn.url.path)
+            and not conn.url.path.startswith("/api/")
         ):
             anon_seed = secrets.token_urlsafe(24)
             set_cookies.append(
@@ -280,6 +286,10 @@ class ContextMiddleware:
         elif ctx.flashes and ctx.flashes_shown:
             out.append(make_cookie(Cookies.FLASH, "", https, 0))
         return out
+
+
+def _is_file(path: str) -> bool:
+    return path.startswith("/static/") or (path.startswith("/photos/") and path.endswith(".webp"))
 
 
 def context(request: Request) -> RequestContext:

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from pb.db import Database
 from pb.models import Role
-from tests.builders import make_districts, make_round, make_voting_round
+from tests.builders import make_districts, make_proposal, make_round, make_voting_round
 from tests.conftest import AuthActions, csrf_from, make_user
 
 FIELD_TAGS = {"input", "textarea", "select", "button"}
@@ -123,6 +123,10 @@ def test_forms_behind_a_login(
     if role is Role.STAFF:
         page_ok(client, "/rounds/new")
         post_empty(client, "/rounds/new", "/rounds")
+        # The proposal page with its photo form, as shown and refused (no file, no alt).
+        pid = make_proposal(db, proposing, staff)
+        page_ok(client, f"/proposals/{pid}")
+        post_empty(client, f"/proposals/{pid}", f"/proposals/{pid}/photos")
         page_ok(client, f"/rounds/{proposing}/edit")
         page_ok(client, f"/rounds/{voting}/voters")
         page_ok(client, f"/rounds/{voting}/paper")

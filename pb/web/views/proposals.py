@@ -16,7 +16,7 @@ from pb.errors import Forbidden, ValidationError
 from pb.i18n import format_money
 from pb.i18n import gettext as _
 from pb.models import Category, District, Phase, ProposalStatus, Role, RoundDistrict, VotingScope
-from pb.services import proposals, rounds
+from pb.services import photos, proposals, rounds
 from pb.services.money import amount_message, money_input, off_by_thousands, parse_money
 from pb.services.proposals import Filters, ProposalInput
 from pb.web.forms import optional_id, parse_id, text
@@ -218,6 +218,19 @@ async def show_proposal(request: Request) -> Response:
     return await _render_section(request, block=None)
 
 
+async def render_page(
+    request: Request,
+    *,
+    photo_errors: dict[str, str] | None = None,
+    photo_alt: str = "",
+    status: int = 200,
+) -> Response:
+    """The whole proposal page, e.g. again with the photo form's errors."""
+    return await _render_section(
+        request, None, status=status, photo_errors=photo_errors, photo_alt=photo_alt
+    )
+
+
 async def _render_section(
     request: Request,
     block: str | None,
@@ -225,15 +238,24 @@ async def _render_section(
     comment_body: str = "",
     status: int = 200,
     typed: dict[str, Any] | None = None,
+    photo_errors: dict[str, str] | None = None,
+    photo_alt: str = "",
 ) -> Response:
     """After an action: the updated section for htmx, the whole page otherwise."""
     app = state(request)
     ctx = context(request)
     proposal_id = request.path_params["proposal_id"]
+    user_id = ctx.user.id if ctx.user else None
 
     def load(session: Session) -> dict[str, Any]:
-        page = proposals.page(session, proposal_id, ctx.user.id if ctx.user else None, app.today())
-        extra: dict[str, Any] = {"page": page}
+        page = proposals.page(session, proposal_id, user_id, app.today())
+        extra: dict[str, Any] = {
+            "page": page,
+            "photos": photos.photos_of(session, [proposal_id]).get(proposal_id, []),
+            "can_photo": photos.may_change(
+                session, page.proposal, user_id, _is_staff(request), app.today()
+            ),
+        }
         if _is_staff(request):
             extra.update(_options(session, page.round.id))
             extra["merge_targets"] = proposals.merge_targets(session, page.round.id, proposal_id)
@@ -248,6 +270,9 @@ async def _render_section(
             "errors": errors or {},
             "comment_body": comment_body,
             "typed": typed or {},
+            "photo_errors": photo_errors or {},
+            "photo_alt": photo_alt,
+            "max_photos": photos.MAX_PHOTOS,
             **values,
         },
         block=block,

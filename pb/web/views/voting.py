@@ -32,7 +32,7 @@ from pb.db import UNREACHABLE, outage_kind
 from pb.errors import NotFound, Throttled, ValidationError
 from pb.i18n import gettext as _
 from pb.models import District, Eligibility, Phase, Round
-from pb.services import accounts, ballot_log, eligibility, rounds, voting
+from pb.services import accounts, ballot_log, eligibility, photos, rounds, voting
 from pb.services.eligibility import Voter
 from pb.services.rounds import slugify
 from pb.web.forms import parse_int, safe_next, text
@@ -339,9 +339,11 @@ def _ballot_data(
     slot: str,
     district_key: str | None,
     check_done: bool = True,
+    about: bool = True,
 ) -> dict[str, Any]:
     """The round, its configuration, the voter and their ballot; ``already`` says whether they
-    cast it (not looked up when ``check_done`` is false: casting finds out anyway)."""
+    cast it (not looked up when ``check_done`` is false: casting finds out anyway). ``about``
+    loads each project's summary and photo for the ballot page (live feedback needs none)."""
     app = state(request)
     rnd = rounds.get_round(session, round_id)
     phase = rounds.effective_phase(rnd, app.today())
@@ -375,6 +377,9 @@ def _ballot_data(
         "voter": voter,
         "already": done,
         "method": config["method"],
+        "about": photos.ballot_notes(session, [p["id"] for p in district["projects"]])
+        if about
+        else {},
     }
 
 
@@ -494,6 +499,7 @@ async def ballot_feedback(request: Request) -> Response:
         request.path_params["round_id"],
         request.path_params["slot"],
         text(form, "district", 80),
+        about=False,
     )
     choices, errors = parse_choices(form, data["district"]["projects"], data["method"]["kind"])
     if not errors:
