@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,12 @@ def test_two_instances_on_one_postgresql_cast_into_one_chain(tmp_path: Path) -> 
                     vote_load.VoterState(code, rng.sample(projects, rng.choice((1, 2))))
                     for code in codes
                 ]
-                checks = asyncio.run(drive(db, a, b, round_id, voters, rng))
+                # In a thread of its own: the browser tests may leave an event loop running in
+                # this one, where asyncio.run refuses to start.
+                with ThreadPoolExecutor(1) as pool:
+                    checks = pool.submit(
+                        lambda: asyncio.run(drive(db, a, b, round_id, voters, rng))
+                    ).result()
         finally:
             db.close()
     failed = [label for ok, label in checks if not ok]
