@@ -24,7 +24,8 @@ seconds, each with voters of its own:
   data directory;
 - ``silent``: 500 connections that send nothing and a slowloris one during the load.
 
-Clients retry a cast that got no answer or a 5xx (503, 500) every 0.2 s until they get an
+Each client takes the review step first (its form carries the signed cast token), then casts;
+clients retry a cast that got no answer or a 5xx (503, 500) every 0.2 s until they get an
 answer, as a resident would press again. For each scenario it prints: acknowledged (303 with a
 receipt), stored (ballots added to the log), lost (acknowledged but not stored), duplicated
 (ballots beyond one per voter), half-written (participation rows without a ballot or the other
@@ -70,6 +71,7 @@ from pb.db import Database, make_engine
 from pb.models import BallotRecord, Participation, Round
 
 RECEIPT_WORD = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){2,}\b")
+CAST_TOKEN = re.compile(r'name="cast_token" value="([^"]+)"')
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -208,14 +210,29 @@ async def cast_with_retries(
     path = f"/rounds/{round_id}/vote/citywide"
 
     async def one(client: httpx2.AsyncClient, voter: vote_load.VoterState) -> None:
-        body = urlencode(
-            {"csrf_token": voter.token, "district": "citywide", "step": "cast", "p": voter.choices},
-            doseq=True,
-        )
         headers = {
             "cookie": voter.cookie_header(),
             "content-type": "application/x-www-form-urlencoded",
         }
+        # The review step first, as a browser does: its form carries the signed cast token that
+        # makes a resent cast answer with the receipt (retried like the cast while it fails).
+        fields = {"csrf_token": voter.token, "district": "citywide", "p": voter.choices}
+        review = urlencode({**fields, "step": "review"}, doseq=True)
+        token = ""
+        while True:
+            try:
+                page = await client.post(path, content=review, headers=headers)
+            except httpx2.HTTPError:
+                page = None
+            if page is not None and page.status_code < 500:
+                found = CAST_TOKEN.search(page.text)
+                token = found.group(1) if found else ""
+                break
+            if time.monotonic() > deadline:
+                tally.gave_up += 1
+                return
+            await asyncio.sleep(0.2)
+        body = urlencode({**fields, "step": "cast", "cast_token": token}, doseq=True)
         retry = False
         while True:
             try:
