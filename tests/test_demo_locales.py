@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pb import cli
 from pb.config import Settings
@@ -80,3 +80,16 @@ def test_demo_in_an_unknown_language(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "en, fr, es, it, el, pl" in err
     assert not _words(db, User, "email")  # nothing was loaded
+
+
+def test_demo_in_greek(env: Settings, db: Database) -> None:
+    """Greek district names have no ASCII letters to make keys of: the demo still loads, with
+    its districts' ballots and maps (keys made unique, see ``rounds.district_keys``)."""
+    assert cli.main(["demo", "--locale", "el"]) == 0
+    greek = demo_texts.load("el")
+    assert _words(db, District, "name") == set(greek["districts"])
+    assert db.read_sync(lambda s: s.scalar(select(func.count()).select_from(District))) == 4
+    assert (
+        db.read_sync(lambda s: s.scalar(select(func.count()).where(District.boundary.is_not(None))))
+        == 4
+    )

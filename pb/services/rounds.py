@@ -530,8 +530,21 @@ def slugify(name: str) -> str:
 
 
 def district_keys(session: Session) -> dict[int, str]:
-    """A stable, readable key per district (its name as a slug)."""
-    return {d.id: slugify(d.name) for d in session.scalars(select(District).order_by(District.id))}
+    """A stable, readable key per district: its name as a slug, unique. Names that give the
+    same slug (names in Greek letters all give ``district``; "Nord" and "Nörd") keep it for the
+    oldest district and add their id to it for the others, so adding a district never changes
+    the key of one that exists."""
+    keys: dict[int, str] = {}
+    taken: set[str] = set()
+    for district_id, name in session.execute(
+        select(District.id, District.name).order_by(District.id)
+    ):
+        key = slugify(name)
+        if key in taken:
+            key = f"{key[:50]}-{district_id}"
+        taken.add(key)
+        keys[district_id] = key
+    return keys
 
 
 def canonical_config(session: Session, rnd: Round) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import hashlib
 import pytest
 from sqlalchemy import select
 
+from pb.audit.config import check_config
 from pb.config import Settings
 from pb.db import Database
 from pb.errors import ValidationError
@@ -221,4 +222,32 @@ def test_staff_are_warned_of_ballots_that_cannot_work(db: Database, staff: int) 
     assert warnings == [
         "These ballots have no accepted project yet: South. Voting cannot open until each has one.",
         "“Swimming pool” costs more than the whole budget of North: it can never be funded.",
+    ]
+
+
+def test_districts_named_in_greek_letters_get_unique_keys(db: Database, staff: int) -> None:
+    """A slug keeps ASCII only, so Greek names all give "district": the second and later ones
+    add their id, and the round locks with a configuration the auditor's check accepts."""
+    districts = make_districts(db, ("Βόρειο διαμέρισμα", "Νότιο διαμέρισμα", "Nörd", "Nord"))
+    round_id = make_round(db, districts, staff, "review")
+    for n, district in enumerate([None, *districts]):
+        make_proposal(
+            db,
+            round_id,
+            staff,
+            f"Bench {n}",
+            district_id=district,
+            status=ProposalStatus.ACCEPTED,
+            feasible_cost=1_000_00,
+        )
+    assert db.write_sync(rounds.advance_phase, staff, round_id, frozen.TODAY) is Phase.VOTING
+    config = db.read_sync(rounds.canonical_config, db.read_sync(rounds.get_round, round_id))
+    check_config(config)
+    _greek, other_greek, _nord, later_nord = districts
+    assert [d["key"] for d in config["districts"]] == [
+        "citywide",
+        "district",
+        f"district-{other_greek}",
+        "nord",
+        f"nord-{later_nord}",
     ]
