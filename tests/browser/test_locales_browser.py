@@ -218,7 +218,7 @@ def test_vote_in_the_language(
         page.get_by_label("citywide project 2").check()
         _snap(page, shots, "ballot", lang)
         page.get_by_role("button", name=tr("Review my ballot")).click()
-        expect(page.get_by_role("heading", name=tr("Check your ballot"))).to_be_visible()
+        expect(page.get_by_role("heading", name=tr("Your city-wide ballot"))).to_be_visible()
         _snap(page, shots, "review", lang)
         page.get_by_role("button", name=tr("Cast my ballot")).click()
         expect(page.get_by_role("heading", name=tr("Thank you for voting"))).to_be_visible()

@@ -104,7 +104,7 @@ def test_a_lost_answer_then_cast_again_shows_the_receipt(
     page.get_by_role("link", name="Fill in the city-wide ballot").click()
     page.get_by_label("citywide project 1").check()
     page.get_by_role("button", name="Review my ballot").click()
-    expect(page.get_by_role("heading", name="Check your ballot")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your city-wide ballot")).to_be_visible()
 
     delivered: list[int] = []
 

@@ -77,6 +77,12 @@ def test_account_voter_reviews_casts_and_gets_a_receipt(
     code = RECEIPT_RE.search(receipt.text).group(1)  # type: ignore[union-attr]
     assert "Ballot log fingerprint" in receipt.text
     assert stored(db) == (1, 1) and chain_ok(db, rid)
+    # Reloaded once the short-lived receipt cookie is gone (ten minutes, another device): a
+    # page that says why and where to check a saved code, never the receipt again.
+    client.cookies.delete("pb_receipt")
+    gone = client.get(f"/rounds/{rid}/receipt")
+    assert gone.status_code == 200 and "Your receipt is no longer shown" in gone.text
+    assert 'href="/receipts"' in gone.text and code not in gone.text
     hub = client.get(f"/rounds/{rid}/vote").text
     assert hub.count("Still to cast") == 1 and "Thank you. Ballots are final." in hub
     again = submit(client, rid, "citywide", {"p": [p[2]]})

@@ -578,9 +578,10 @@ async def receipt_page(request: Request) -> Response:
     try:
         saved_round, code = _signer(request, "pb.receipt").loads(raw, max_age=600)
     except (BadSignature, ValueError, TypeError):
-        return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
+        saved_round, code = None, None
     if saved_round != round_id:
-        return RedirectResponse(f"/rounds/{round_id}/vote", status_code=303)
+        # Reloaded after ten minutes, or opened on another device: say why, never guess.
+        return app.renderer.render(request, "voting/receipt_gone.html", {"round_id": round_id})
     found = await app.db.read(ballot_log.lookup_receipt, code)
     if found is None:
         raise HTTPException(404)
