@@ -35,6 +35,7 @@ from pb.models import (
 )
 from pb.services import rounds
 from pb.services.funding import calls
+from pb.services.tracking import impact, public
 
 Row = dict[str, Any]
 PUBLIC_STATUSES = (ProposalStatus.SUBMITTED, ProposalStatus.ACCEPTED)
@@ -337,3 +338,52 @@ def list_campaigns(session: Session, today: dt.date, params: dict[str, int]) -> 
         }
         for c, t in rows
     ]
+
+
+# --- after the vote: tracking and impact (published rounds only: the services raise NotFound) --
+
+
+def list_tracking(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:
+    """The funded projects of a round with their status, progress and money."""
+    tracking = public.round_tracking(session, params["round_id"])
+    return [
+        {
+            "project_id": p.id,
+            "round_id": tracking.round_id,
+            "title": p.title,
+            "district": p.district,
+            "funded_by": p.funded_by.value,
+            "status": p.status.value,
+            "progress": p.progress,
+            "currency": tracking.currency,
+            "approved": p.approved,
+            "spent": p.spent,
+        }
+        for p in tracking.projects
+    ]
+
+
+def list_indicators(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:
+    """One row per indicator of each funded project of a round, with its latest value."""
+    result = impact.round_impact(session, params["round_id"])
+    rows: list[Row] = []
+    for project in result.projects:
+        for ind in project.indicators:
+            dated = [m.measured_on for m in ind.measurements if m.measured_on is not None]
+            rows.append(
+                {
+                    "project_id": project.id,
+                    "round_id": result.round_id,
+                    "project_title": project.title,
+                    "indicator": ind.name,
+                    "unit": ind.unit,
+                    "summable": ind.summable,
+                    "baseline": ind.baseline,
+                    "target": ind.target,
+                    "current": ind.current,
+                    "percent": ind.percent,
+                    "measurements": len(ind.measurements),
+                    "last_measured_on": max(dated).isoformat() if dated else None,
+                }
+            )
+    return rows

@@ -11,9 +11,13 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from pb.config import Settings
 from pb.db import Database
 from pb.models import ProposalStatus, Role
+from pb.services.tracking import impact
+from pb.services.tracking.projects import Editor
 from pb.web.opendata import PREFIX, REGISTRY
+from tests import frozen, tracking_builders
 from tests.builders import make_districts, make_proposal, make_round
 from tests.conftest import AuthActions, make_user
 from tests.geo_builders import published_round
@@ -218,3 +222,33 @@ def test_json_errors_for_odd_ids(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_tracking_and_indicators_of_a_published_round_only(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    """After the vote: each funded project's status, progress and money, and its indicators,
+    as JSON and CSV; 404 while the results are only counted."""
+    counted = tracking_builders.counted_round(db)["round_id"]
+    for path in (f"/rounds/{counted}/tracking", f"/rounds/{counted}/indicators.csv"):
+        assert client.get(PREFIX + path).status_code == 404, path
+    r = tracking_builders.published_round(db)
+    rid = r["round_id"]
+    staff_id = make_user(db, settings, "lead-staff@example.org", role=Role.STAFF)
+    staff = Editor(user_id=staff_id, staff=True)
+    card = r["cards"][r["projects"]["citywide"][0]]
+    row = db.write_sync(
+        lambda s: impact.add_project_indicator(s, staff, card, None, "Benches", "benches", 2, 6).id
+    )
+    db.write_sync(impact.add_measurement, staff, row, frozen.TODAY, 4, "Count", frozen.TODAY)
+    tracked = client.get(f"{PREFIX}/rounds/{rid}/tracking").json()["data"]
+    assert {t["project_id"] for t in tracked} == set(r["cards"].values())
+    assert {t["status"] for t in tracked} == {"planned"} and tracked[0]["currency"] == "EUR"
+    indicators = client.get(f"{PREFIX}/rounds/{rid}/indicators").json()["data"]
+    assert [
+        (i["project_id"], i["indicator"], i["baseline"], i["target"], i["current"], i["percent"])
+        for i in indicators
+    ] == [(card, "Benches", 2, 6, 4, 50)]
+    assert indicators[0]["last_measured_on"] == frozen.TODAY.isoformat()
+    as_csv = client.get(f"{PREFIX}/rounds/{rid}/indicators.csv")
+    assert as_csv.status_code == 200 and "Benches" in as_csv.text
