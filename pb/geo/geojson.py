@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pb.errors import PbError
+from pb.i18n import format_number, ngettext
 from pb.i18n import gettext as _
-from pb.i18n import ngettext
 
 MAX_BYTES = 2 * 1024 * 1024  # a town's districts fit in far less
 MAX_VERTICES = 50_000  # in the whole file: enough for detailed outlines, small enough to draw
@@ -101,7 +101,7 @@ def parse(data: bytes, name_property: str | None = None) -> list[Shape]:
                 "The file has %(num)s points; at most %(max)s are accepted. Simplify the "
                 "outlines (for example with mapshaper) and upload it again.",
                 vertices,
-                max=MAX_VERTICES,
+                max=format_number(MAX_VERTICES),
             )
         )
     return shapes
