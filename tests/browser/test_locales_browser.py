@@ -97,6 +97,7 @@ def _data_words(db: Database) -> set[str]:
         District.name,
         FundingCall.title,
         FundingCall.description,
+        FundingCall.currency,  # an ISO code (EUR), the same in every language
         FundingCall.creditor_name,
         Campaign.title,
         Campaign.description,

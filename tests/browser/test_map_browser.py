@@ -31,7 +31,7 @@ def test_read_the_map_on_a_phone(phone: Any, db: Database) -> None:
     page.get_by_role("link", name="See the results on a map").click()
     page.wait_for_url(f"**/rounds/{rid}/map")
     expect(page.get_by_role("heading", name="Map", exact=True)).to_be_visible()
-    drawing = page.get_by_role("img", name="Map of the districts and projects of Budget 2027")
+    drawing = page.get_by_role("group", name="Map of the districts and projects of Budget 2027")
     expect(drawing).to_be_visible()
     box = drawing.bounding_box()
     assert box is not None and 300 <= box["width"] <= 360 and 100 <= box["height"] <= 740

@@ -88,7 +88,9 @@ def test_the_published_map(client: TestClient, db: Database) -> None:
     assert page.status_code == 200
     svg = re.search(r"<svg class=\"map-svg\".*?</svg>", html, re.S)
     assert svg is not None
-    assert 'role="img"' in svg.group(0) and '<title id="map-title">' in svg.group(0)
+    # A group, not an image: it holds the projects' links (axe: nested-interactive).
+    assert 'role="group" aria-labelledby="map-title" aria-describedby="map-desc"' in svg.group(0)
+    assert '<title id="map-title">' in svg.group(0)
     desc = re.search(r'<desc id="map-desc">(.*?)</desc>', html, re.S)
     assert desc is not None
     assert "Districts shaded by turnout, darker is higher: North 0.6 %, South 0.2 %." in desc.group(
