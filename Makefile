@@ -42,7 +42,11 @@ pytest: $(VENV)/.installed-test
 # `make test`): the last minutes of a year, 29 February, and instants where the town's date is
 # not the UTC date (UTC+14 and UTC-11), the evening before the next day's phase changes.
 # On SQLite only: dates are computed in Python, and `make test` already ran both databases.
-DATE_TESTS ?= tests/services tests/web tests/browser -k "not postgresql"
+# Tests that do not depend on the day (every page in every language, axe on every page, the
+# arithmetic of the results explanation) run once, in `make test`.
+DATE_TESTS ?= tests/services tests/web tests/browser -k "not postgresql" \
+	--ignore=tests/browser/test_locales_browser.py --ignore=tests/browser/test_a11y_browser.py \
+	--ignore=tests/web/test_no_english_left.py --ignore=tests/web/test_explain.py
 AWKWARD_DAYS := 2026-12-31T23:30:00+00:00,UTC 2028-02-29T12:00:00+00:00,Europe/Warsaw \
 	2027-06-30T10:30:00+00:00,Pacific/Kiritimati 2027-07-01T10:30:00+00:00,Pacific/Pago_Pago
 test-dates: $(VENV)/.installed-test
