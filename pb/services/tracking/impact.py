@@ -311,13 +311,15 @@ class RoundImpact:
     projects: list[ProjectImpact]
 
 
-def round_impact(session: Session, round_id: int) -> RoundImpact:
-    """The impact of a round's funded projects; :class:`NotFound` before results are published
-    (there is nothing public to measure then)."""
+def published_round_projects(
+    session: Session, round_id: int, what: str
+) -> tuple[Round, list[TrackedProject]]:
+    """A round whose results are published and its funded projects, by title; :class:`NotFound`
+    (naming ``what`` was asked) before publication: nothing of it is public then."""
     rnd = session.get(Round, round_id)
     result = session.get(RoundResult, round_id)
     if rnd is None or result is None or result.published_at is None:
-        raise NotFound(f"impact {round_id}")
+        raise NotFound(f"{what} {round_id}")
     projects = list(
         session.scalars(
             select(TrackedProject)
@@ -325,6 +327,13 @@ def round_impact(session: Session, round_id: int) -> RoundImpact:
             .order_by(TrackedProject.title, TrackedProject.id)
         )
     )
+    return rnd, projects
+
+
+def round_impact(session: Session, round_id: int) -> RoundImpact:
+    """The impact of a round's funded projects; :class:`NotFound` before results are published
+    (there is nothing public to measure then)."""
+    rnd, projects = published_round_projects(session, round_id, "impact")
     views = indicators_of(session, projects)
     sums: dict[int, list[int]] = {}
     names: dict[int, tuple[str, str]] = {}

@@ -27,11 +27,10 @@ from pb.models import (
     ProjectUpdate,
     Proposal,
     Round,
-    RoundResult,
     TrackedProject,
 )
 from pb.services import ballot_log
-from pb.services.tracking.impact import IndicatorView, indicators_of
+from pb.services.tracking.impact import IndicatorView, indicators_of, published_round_projects
 
 
 @dataclass(frozen=True)
@@ -209,17 +208,7 @@ class RoundTracking:
 def round_tracking(session: Session, round_id: int) -> RoundTracking:
     """Every funded project of a round with its status, progress and money, and the totals by
     district and for the round. :class:`NotFound` before the results are published."""
-    rnd = session.get(Round, round_id)
-    result = session.get(RoundResult, round_id)
-    if rnd is None or result is None or result.published_at is None:
-        raise NotFound(f"tracking {round_id}")
-    projects = list(
-        session.scalars(
-            select(TrackedProject)
-            .where(TrackedProject.round_id == round_id)
-            .order_by(TrackedProject.title, TrackedProject.id)
-        )
-    )
+    rnd, projects = published_round_projects(session, round_id, "tracking")
     ids = [p.id for p in projects]
     milestones, lines = _milestones(session, ids), _lines(session, ids)
     names = _district_names(session)
