@@ -111,9 +111,10 @@ def test_die_with_parent_stops_a_process_whose_parent_is_gone(tmp_path: Path) ->
         "from pb.web import serve\n"
         "if os.fork():\n"
         "    os._exit(0)\n"  # the parent exits at once
+        # The pid first: the watch may stop the process at once (its parent is already gone).
+        "open(sys.argv[2], 'w').write(str(os.getpid()))\n"
         "serve.PR_SET_PDEATHSIG = -1\n"  # an invalid option: prctl does nothing
         "serve.die_with_parent(int(sys.argv[1]), interval=0.05)\n"
-        "open(sys.argv[2], 'w').write(str(os.getpid()))\n"
         "time.sleep(30)\n"
         "open(sys.argv[2] + '.survived', 'w').close()\n"
     )
