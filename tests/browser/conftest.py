@@ -140,8 +140,8 @@ class Accessibility:
         if not (self.changed or force) or self.page.is_closed():
             return
         self.changed = False
-        if not self.page.url.startswith(("http://", "https://")):
-            return  # the browser's own page (a connection a test cut on purpose), not pb's
+        if self.page.url.startswith("chrome-error:"):
+            return  # the browser's own error page (a connection a test cut on purpose), not pb's
         try:
             self.page.wait_for_load_state()
             if self.mirror is None:
