@@ -112,6 +112,11 @@ def build_message(mail: Claimed, mail_from: str, secret_key: str) -> EmailMessag
     message["Date"] = format_datetime(mail.created_at)
     message["Message-ID"] = message_id(mail.id, secret_key, mail_from)
     message["Auto-Submitted"] = "auto-generated"
+    if mail.list_unsubscribe:
+        # RFC 2369 and 8058: mail clients offer "unsubscribe" and POST
+        # ``List-Unsubscribe=One-Click`` to the address, without opening a page.
+        message["List-Unsubscribe"] = f"<{mail.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")

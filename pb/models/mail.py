@@ -25,6 +25,9 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str | None] = mapped_column(Text)
+    # For mails one can stop (project updates): the https address a mail client POSTs
+    # ``List-Unsubscribe=One-Click`` to (RFC 8058), sent as the List-Unsubscribe header.
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
     # A second enqueue with the same key is a no-op; the unique constraint guarantees it.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ from pb import clock, i18n, resources
 from pb.models import OutboxMail
 
 MAX_SUBJECT = 300
+MAX_UNSUBSCRIBE = 500
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,25 @@ def enqueue(
     kind: str,
     html: str | None = None,
     dedupe_key: str | None = None,
+    list_unsubscribe: str | None = None,
 ) -> None:
     """Add a mail to the outbox in the caller's transaction (nothing is sent before it commits).
 
     ``kind`` names what the mail is for (``verify_email``, ``password_reset``, ...), for the
     staff's outbox page. With ``dedupe_key``, a second mail with the same key is not added (a
-    unique constraint decides, so concurrent callers cannot both add it). Raises ``ValueError``
-    for a recipient that is not one plain address (no header injection through it)."""
+    unique constraint decides, so concurrent callers cannot both add it). ``list_unsubscribe``
+    is the address that stops such mails in one click (sent as RFC 8058's List-Unsubscribe
+    headers). Raises ``ValueError`` for a recipient that is not one plain address, or an
+    unsubscribe address that is not one plain http(s) URL (no header injection through them)."""
     recipient = to.strip()
     if not recipient or "@" not in recipient or any(c in recipient for c in "\r\n,;<> \t"):
         raise ValueError(f"not a single mail address: {to!r}")
+    if list_unsubscribe is not None and (
+        not list_unsubscribe.startswith(("https://", "http://"))
+        or len(list_unsubscribe) > MAX_UNSUBSCRIBE
+        or any(c in list_unsubscribe for c in "\r\n<> \t,")
+    ):
+        raise ValueError(f"not a single unsubscribe URL: {list_unsubscribe!r}")
     now = clock.now()
     values = {
         "kind": kind[:40],
@@ -123,6 +133,7 @@ def enqueue(
         "text": text,
         "html": html,
         "dedupe_key": dedupe_key,
+        "list_unsubscribe": list_unsubscribe,
         "created_at": now,
         "next_attempt_at": now,
         "attempts": 0,
@@ -151,6 +162,7 @@ class Claimed:
     html: str | None
     created_at: dt.datetime
     attempts: int  # including this one
+    list_unsubscribe: str | None = None
 
 
 def new_claim_token() -> str:
@@ -207,6 +219,7 @@ def claim(session: Session, token: str, lease: dt.timedelta, limit: int = 20) ->
             html=m.html,
             created_at=m.created_at,
             attempts=m.attempts,
+            list_unsubscribe=m.list_unsubscribe,
         )
         for m in sorted(rows, key=lambda m: m.id)
     ]

@@ -139,7 +139,9 @@ async def _hidden_draft(request: Request) -> bool:
     return seen.draft
 
 
-def guard(endpoint: Endpoint, access: Access, max_body: int = FORM_BODY) -> Endpoint:
+def guard(
+    endpoint: Endpoint, access: Access, max_body: int = FORM_BODY, csrf: bool = True
+) -> Endpoint:
     @functools.wraps(endpoint)
     async def guarded(request: Request) -> Response:
         if _declared_length(request) > max_body:
@@ -159,7 +161,7 @@ def guard(endpoint: Endpoint, access: Access, max_body: int = FORM_BODY) -> Endp
                 raise HTTPException(403)
             if ctx.user.role not in access.roles:
                 raise HTTPException(403)
-        if request.method not in SAFE_METHODS:
+        if csrf and request.method not in SAFE_METHODS:
             cookies = request.app.state.cookies
             if not cookies.csrf_ok(ctx.csrf_seed, await csrf_token_from(request)):
                 raise HTTPException(403, "csrf")
@@ -181,6 +183,7 @@ class GuardedRoute(Route):
 
     access: Access
     max_body: int
+    csrf: bool
 
 
 def route(
@@ -191,10 +194,17 @@ def route(
     methods: Sequence[str] = ("GET",),
     name: str | None = None,
     max_body: int = FORM_BODY,
+    csrf: bool = True,
 ) -> GuardedRoute:
-    """A route with its access rule and the most bytes of body it reads (``max_body``)."""
-    r = GuardedRoute(path, guard(endpoint, access, max_body), methods=list(methods), name=name)
+    """A route with its access rule and the most bytes of body it reads (``max_body``).
+
+    ``csrf=False`` is only for a POST that a signed token in its own address authorises and
+    that other programs make without pb's cookies (a mail client's one-click unsubscribe)."""
+    r = GuardedRoute(
+        path, guard(endpoint, access, max_body, csrf), methods=list(methods), name=name
+    )
     r.app = limit_body(r.app, max_body)
     r.access = access
     r.max_body = max_body
+    r.csrf = csrf
     return r

@@ -63,6 +63,20 @@ def test_enqueue_refuses_anything_but_one_address(db: Database, bad: str) -> Non
     assert count(db) == 0
 
 
+@pytest.mark.parametrize(
+    "bad",
+    ["ftp://x.example/u", "https://x.example/u\r\nBcc: c@d.org", "https://x.example/a>b", "x"],
+)
+def test_enqueue_refuses_anything_but_one_unsubscribe_url(db: Database, bad: str) -> None:
+    with pytest.raises(ValueError, match="single unsubscribe URL"):
+        db.write_sync(
+            lambda s: outbox.enqueue(
+                s, to="a@b.org", subject="S", text="T", kind="k", list_unsubscribe=bad
+            )
+        )
+    assert count(db) == 0
+
+
 def test_render_in_the_recipients_language() -> None:
     values = {"site": "pb", "name": "Rosa", "link": "https://pb.example/v/abc", "hours": 72}
     english = outbox.render("verify_email", "en", **values)

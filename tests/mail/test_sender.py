@@ -70,6 +70,26 @@ def test_delivers_once_and_never_again_after_a_restart(
     assert len(smtp_server.inbox.messages) == 3
 
 
+def test_an_unsubscribable_mail_carries_the_one_click_headers(
+    db: Database, smtp_server: SmtpServer
+) -> None:
+    """RFC 8058: the address the outbox row keeps, and the POST body mail clients send to it;
+    a mail without one has neither header."""
+    url = "https://pb.example/unfollow/abc.def/one-click"
+    db.write_sync(
+        lambda s: outbox.enqueue(
+            s, to="rosa@example.org", subject="Update", text="T\n", kind="project_update",
+            list_unsubscribe=url,
+        )
+    )  # fmt: skip
+    enqueue(db)
+    assert smtp_sender(db, smtp_server.url()).send_due().sent == 2
+    update, plain = smtp_server.inbox.messages
+    assert update["List-Unsubscribe"] == f"<{url}>"
+    assert update["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert plain["List-Unsubscribe"] is None and plain["List-Unsubscribe-Post"] is None
+
+
 def test_a_refusing_server_means_retries_with_growing_delays(db: Database) -> None:
     enqueue(db)
     port = free_port()  # nothing listens here yet

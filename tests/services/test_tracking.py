@@ -165,9 +165,12 @@ def test_each_update_mails_each_follower_exactly_once(
     db.write_sync(projects.set_progress, staff, card_id, 10, mail)  # no change: no update
     mails = db.read_sync(
         lambda s: s.execute(
-            select(OutboxMail.recipient, OutboxMail.subject, OutboxMail.text).order_by(
-                OutboxMail.id
-            )
+            select(
+                OutboxMail.recipient,
+                OutboxMail.subject,
+                OutboxMail.text,
+                OutboxMail.list_unsubscribe,
+            ).order_by(OutboxMail.id)
         ).all()
     )
     assert sorted(m.recipient for m in mails) == [
@@ -183,6 +186,8 @@ def test_each_update_mails_each_follower_exactly_once(
     token = mails[0].text.split("/unfollow/")[1].split()[0]
     target = db.read_sync(follow.read_unsubscribe, settings.secret_key, token)  # type: ignore[attr-defined]
     assert target.project_id == card_id
+    # The same token's one-click address, for the mail's List-Unsubscribe header.
+    assert mails[0].list_unsubscribe == f"https://pb.example/unfollow/{token}/one-click"
     with pytest.raises(BadToken):
         db.read_sync(follow.read_unsubscribe, settings.secret_key, token[:-2] + "xx")  # type: ignore[attr-defined]
     assert db.write_sync(follow.unfollow, card_id, target.user_id)

@@ -39,6 +39,16 @@ def test_every_route_declares_its_access(app: Starlette) -> None:
     assert all(isinstance(access, Access) for _, _, access in routes)
 
 
+# The only addresses that take a POST without pb's CSRF token: a signed token in the address
+# authorises them, and other programs (mail clients) call them without pb's cookies.
+WITHOUT_CSRF = {"/unfollow/{token:str}/one-click"}
+
+
+def test_every_post_checks_csrf_but_the_listed_ones(app: Starlette) -> None:
+    exempt = {r.path for r in app.routes if isinstance(r, GuardedRoute) and not r.csrf}
+    assert exempt == WITHOUT_CSRF
+
+
 def test_anonymous_is_refused_everywhere_a_role_is_needed(
     client: TestClient, app: Starlette
 ) -> None:

@@ -102,6 +102,44 @@ def test_follow_then_unfollow_by_the_mail_link_logged_out(
     assert bad.status_code == 404
 
 
+def test_one_click_unsubscribe_from_the_mail_client(
+    client: TestClient, auth: AuthActions, db: Database, published: dict[str, object]
+) -> None:
+    """RFC 8058: the List-Unsubscribe address takes the client's POST with no cookie and no
+    CSRF token, and nothing else."""
+    card = _card(published)
+    auth.login_as(Role.RESIDENT, "fan@example.org")
+    page = client.get(f"/projects/{card}")
+    client.post(f"/projects/{card}/follow", data={"csrf_token": csrf_from(page.text)})
+    auth.logout()
+    client.cookies.clear()
+    staff_id = db.read_sync(lambda s: s.scalar(select(User.id)))
+    from tests.tracking_builders import mailing
+
+    db.write_sync(
+        tracking.projects.post_note,
+        Editor(staff_id, True),
+        card,
+        "Work starts.",
+        mailing(client.app.state.pb.settings.secret_key),  # type: ignore[attr-defined]
+    )
+    url = db.read_sync(lambda s: s.scalar(select(OutboxMail.list_unsubscribe)))
+    path = url.removeprefix("https://pb.example")
+    assert path.startswith("/unfollow/") and path.endswith("/one-click")
+    opened = client.get(path, follow_redirects=False)  # a person who opens it gets the button
+    assert opened.status_code == 303 and opened.headers["location"] == path[: -len("/one-click")]
+    assert client.post(path, data={"List-Unsubscribe": "Yes"}).status_code == 400
+    assert client.post(path).status_code == 400
+    forged = path.replace("/one-click", "xx/one-click")
+    assert client.post(forged, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert _count(db, ProjectFollow) == 1
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    assert _count(db, ProjectFollow) == 0
+    # A second click (a retried POST) is no error.
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
 def test_only_staff_and_the_projects_lead_report(
     client: TestClient, auth: AuthActions, db: Database, published: dict[str, object]
 ) -> None:

@@ -5,7 +5,9 @@ follower whose dedupe key names the update and the follower: a retried transacti
 call cannot mail anyone twice about one update. Each mail carries a one-click unsubscribe link:
 a token signed for this purpose (:data:`pb.services.tokens.UNFOLLOW`) naming the project and
 the follower, which works logged out; opening it shows a button, and only the button (a POST)
-unfollows, so mail scanners that follow links change nothing.
+unfollows, so mail scanners that follow links change nothing. The mail's ``List-Unsubscribe``
+header names the same token's ``/one-click`` address, where a mail client's "unsubscribe"
+POSTs ``List-Unsubscribe=One-Click`` (RFC 8058): one click in the mail client, no page.
 """
 
 from __future__ import annotations
@@ -142,5 +144,6 @@ def announce(
             text=mail.text,
             kind="project_update",
             dedupe_key=f"project_update:{update.id}:{user.id}",
+            list_unsubscribe=f"{base}/unfollow/{token}/one-click",
         )
     return update

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pb.errors import BadToken, NotFound, ValidationError
 from pb.i18n import gettext as _
@@ -98,6 +98,24 @@ async def unsubscribe(request: Request) -> Response:
     )
 
 
+async def one_click_unsubscribe(request: Request) -> Response:
+    """RFC 8058: a mail client POSTs ``List-Unsubscribe=One-Click`` to the address of the mail's
+    List-Unsubscribe header, without pb's cookies (so no CSRF token: the signed token in the
+    address is the authority). Any other body is refused; a GET goes to the page with the
+    button."""
+    if request.method == "GET":
+        return RedirectResponse(f"/unfollow/{request.path_params['token']}", status_code=303)
+    form = await request.form()
+    if form.get("List-Unsubscribe") != "One-Click":
+        return PlainTextResponse("List-Unsubscribe=One-Click expected\n", status_code=400)
+    app = state(request)
+    target = await _unsubscribe_target(request)
+    if target is None:
+        return PlainTextResponse("unknown or expired unsubscribe address\n", status_code=404)
+    await app.db.write(follow.unfollow, target.project_id, target.user_id)
+    return PlainTextResponse("unsubscribed\n")
+
+
 async def show_round_tracking(request: Request) -> Response:
     app = state(request)
     try:
@@ -146,6 +164,13 @@ routes = [
     ),
     route("/unfollow/{token:str}", unsubscribe_form, access=Access.PUBLIC),
     route("/unfollow/{token:str}", unsubscribe, access=Access.PUBLIC, methods=["POST"]),
+    route(
+        "/unfollow/{token:str}/one-click",
+        one_click_unsubscribe,
+        access=Access.PUBLIC,
+        methods=["GET", "POST"],
+        csrf=False,
+    ),
     route("/rounds/{round_id:id}/tracking", show_round_tracking, access=Access.PUBLIC),
     route("/receipts/projects", ballot_form, access=Access.PUBLIC),
     route("/receipts/projects", ballot_lookup, access=Access.PUBLIC, methods=["POST"]),
