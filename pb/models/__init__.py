@@ -19,7 +19,12 @@ from pb.models.funding import (
 )
 from pb.models.health import Heartbeat
 from pb.models.mail import OutboxMail, UsedToken
-from pb.models.photos import ProposalPhoto, ProposalPhotoSize
+from pb.models.photos import (
+    MilestonePhoto,
+    MilestonePhotoSize,
+    ProposalPhoto,
+    ProposalPhotoSize,
+)
 from pb.models.proposals import Comment, Endorsement, Proposal, ProposalStatus
 from pb.models.results import RoundResult
 from pb.models.rounds import (
@@ -73,6 +78,8 @@ __all__ = [
     "LoginFailure",
     "Measurement",
     "Milestone",
+    "MilestonePhoto",
+    "MilestonePhotoSize",
     "OutboxMail",
     "Participation",
     "Phase",

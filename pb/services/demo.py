@@ -326,7 +326,9 @@ def load_demo(
         session, staff, funding_calls["collecting"], today, secret_key, texts, locale
     )
     # After the vote: last year's funded projects, carried out and measured.
-    demo_tracking.load_tracking_demo(session, staff, resident, last_year.id, today, secret_key)
+    demo_tracking.load_tracking_demo(
+        session, staff, resident, last_year.id, today, secret_key, texts["photo_alt"]
+    )
 
 
 def _cast_demo_ballots(session: Session, rnd: Round, count: int, today: dt.date) -> None:

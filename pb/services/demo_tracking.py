@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pb.models import Indicator, ProjectStatus, TrackedProject, User
+from pb.services import demo_photos, images
 from pb.services.tracking import follow, impact, projects
+from pb.services.tracking import photos as milestone_photos
 from pb.services.tracking.projects import Editor, Mailing
 
 STEPS = ("Design agreed with residents", "Works contract signed", "Works on site", "Opening")
@@ -54,8 +56,11 @@ def load_tracking_demo(
     round_id: int,
     today: dt.date,
     secret_key: str,
+    photo_alt: str = "Drawing of the place: %(title)s",
 ) -> None:
-    """Report on the funded projects of ``round_id`` (its results are published)."""
+    """Report on the funded projects of ``round_id`` (its results are published); the first
+    two projects' reached milestones get a picture each (``photo_alt``: its description in the
+    demo's language, with the project's ``%(title)s``)."""
     editor = Editor(staff, staff=True)
     mailing = Mailing("http://127.0.0.1:8000", "en", secret_key or "demo")
     catalogue = {i.name: i.id for i in session.scalars(select(Indicator))}
@@ -82,6 +87,10 @@ def load_tracking_demo(
                     today,
                     mailing,
                 )
+                if n < 2:
+                    encoded = images.reencode(demo_photos.scene(1000 + milestone.id))
+                    alt = photo_alt % {"title": project.title}
+                    milestone_photos.add(session, editor, milestone.id, alt, encoded)
         if status is not ProjectStatus.PLANNED:
             projects.set_status(session, editor, project.id, status, reason, mailing)
         if progress is not None:

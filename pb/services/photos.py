@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,14 @@ from pb import clock
 from pb.errors import Forbidden, NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.i18n import ngettext
-from pb.models import Phase, Proposal, ProposalPhoto, ProposalPhotoSize
+from pb.models import (
+    MilestonePhoto,
+    MilestonePhotoSize,
+    Phase,
+    Proposal,
+    ProposalPhoto,
+    ProposalPhotoSize,
+)
 from pb.services import audit
 from pb.services.images import CONTENT_TYPE, Encoded
 from pb.services.proposals import can_edit
@@ -75,25 +83,30 @@ def may_change(
     return can_edit(proposal, get_round(session, proposal.round_id), user_id, today)
 
 
-def photos_of(session: Session, proposal_ids: list[int]) -> dict[int, list[PhotoView]]:
-    """Each proposal's photos, in the order they were added."""
-    if not proposal_ids:
+def views_of(
+    session: Session,
+    photo_model: type[ProposalPhoto] | type[MilestonePhoto],
+    size_model: type[ProposalPhotoSize] | type[MilestonePhotoSize],
+    owner: Any,
+    owner_ids: list[int],
+) -> dict[int, list[PhotoView]]:
+    """The photos of each owner (``owner`` is the photo's column naming it), in the order they
+    were added."""
+    if not owner_ids:
         return {}
     widths: dict[int, list[int]] = {}
     for photo_id, width in session.execute(
-        select(ProposalPhotoSize.photo_id, ProposalPhotoSize.width)
-        .join(ProposalPhoto, ProposalPhoto.id == ProposalPhotoSize.photo_id)
-        .where(ProposalPhoto.proposal_id.in_(proposal_ids))
-        .order_by(ProposalPhotoSize.width)
+        select(size_model.photo_id, size_model.width)
+        .join(photo_model, photo_model.id == size_model.photo_id)
+        .where(owner.in_(owner_ids))
+        .order_by(size_model.width)
     ):
         widths.setdefault(photo_id, []).append(width)
     found: dict[int, list[PhotoView]] = {}
-    for photo in session.scalars(
-        select(ProposalPhoto)
-        .where(ProposalPhoto.proposal_id.in_(proposal_ids))
-        .order_by(ProposalPhoto.id)
+    for owner_id, photo in session.execute(
+        select(owner, photo_model).where(owner.in_(owner_ids)).order_by(photo_model.id)
     ):
-        found.setdefault(photo.proposal_id, []).append(
+        found.setdefault(owner_id, []).append(
             PhotoView(
                 photo.id,
                 photo.alt,
@@ -104,6 +117,63 @@ def photos_of(session: Session, proposal_ids: list[int]) -> dict[int, list[Photo
             )
         )
     return found
+
+
+def photos_of(session: Session, proposal_ids: list[int]) -> dict[int, list[PhotoView]]:
+    """Each proposal's photos, in the order they were added."""
+    return views_of(
+        session, ProposalPhoto, ProposalPhotoSize, ProposalPhoto.proposal_id, proposal_ids
+    )
+
+
+def store(
+    session: Session,
+    photo: ProposalPhoto | MilestonePhoto,
+    size_model: type[ProposalPhotoSize] | type[MilestonePhotoSize],
+    encoded: Encoded,
+) -> int:
+    """Write ``photo`` (its owner and alt set) with the shape, digest and every size of
+    ``encoded``; returns its id."""
+    largest = encoded.largest
+    photo.width, photo.height, photo.digest = largest.width, largest.height, encoded.digest
+    photo.created_at = clock.now()
+    session.add(photo)
+    session.flush()
+    for size in encoded.sizes:
+        session.add(
+            size_model(
+                photo_id=photo.id,
+                width=size.width,
+                height=size.height,
+                content_type=CONTENT_TYPE,
+                data=size.data,
+            )
+        )
+    return int(photo.id)
+
+
+def stored_image(
+    session: Session,
+    photo_model: type[ProposalPhoto] | type[MilestonePhoto],
+    size_model: type[ProposalPhotoSize] | type[MilestonePhotoSize],
+    photo_id: int,
+    width: int,
+    version: str,
+) -> tuple[StoredImage, Any]:
+    """One size of a photo, and the photo's row (for the caller's visibility check)."""
+    row = session.execute(
+        select(size_model, photo_model)
+        .join(photo_model, photo_model.id == size_model.photo_id)
+        .where(size_model.photo_id == photo_id, size_model.width == width)
+    ).first()
+    if row is None:
+        raise NotFound(f"photo {photo_id} at {width}")
+    size = cast(ProposalPhotoSize | MilestonePhotoSize, row[0])
+    photo = cast(ProposalPhoto | MilestonePhoto, row[1])
+    digest = photo.digest
+    etag = f'"{digest[:32]}-{width}"'
+    current = version == digest[:VERSION_LENGTH]
+    return StoredImage(size.data, size.content_type, etag, current), photo
 
 
 @dataclass(frozen=True)
@@ -160,36 +230,20 @@ def add(
                 )
             }
         )
-    largest = encoded.largest
-    photo = ProposalPhoto(
-        proposal_id=proposal_id,
-        alt=alt,
-        width=largest.width,
-        height=largest.height,
-        digest=encoded.digest,
-        added_by=user_id,
-        created_at=clock.now(),
+    photo_id = store(
+        session,
+        ProposalPhoto(proposal_id=proposal_id, alt=alt, added_by=user_id),
+        ProposalPhotoSize,
+        encoded,
     )
-    session.add(photo)
-    session.flush()
-    for size in encoded.sizes:
-        session.add(
-            ProposalPhotoSize(
-                photo_id=photo.id,
-                width=size.width,
-                height=size.height,
-                content_type=CONTENT_TYPE,
-                data=size.data,
-            )
-        )
     audit.record(
         session,
         user_id,
         "photo.add",
         f"proposal:{proposal_id}",
-        after={"photo": photo.id, "alt": alt, "digest": encoded.digest},
+        after={"photo": photo_id, "alt": alt, "digest": encoded.digest},
     )
-    return int(photo.id)
+    return photo_id
 
 
 def remove(session: Session, user_id: int, is_staff: bool, photo_id: int, today: dt.date) -> int:
@@ -215,17 +269,10 @@ def remove(session: Session, user_id: int, is_staff: bool, photo_id: int, today:
 
 def image(session: Session, photo_id: int, width: int, version: str, today: dt.date) -> StoredImage:
     """The bytes of one size of a photo; a photo of a round still in draft is not found."""
-    row = session.execute(
-        select(ProposalPhotoSize, ProposalPhoto.digest, Proposal.round_id)
-        .join(ProposalPhoto, ProposalPhoto.id == ProposalPhotoSize.photo_id)
-        .join(Proposal, Proposal.id == ProposalPhoto.proposal_id)
-        .where(ProposalPhotoSize.photo_id == photo_id, ProposalPhotoSize.width == width)
-    ).first()
-    if row is None:
-        raise NotFound(f"photo {photo_id} at {width}")
-    size, digest, round_id = row
-    if effective_phase(get_round(session, round_id), today) is Phase.DRAFT:
-        raise NotFound(f"photo {photo_id}")
-    return StoredImage(
-        size.data, size.content_type, f'"{digest[:32]}-{width}"', version == digest[:VERSION_LENGTH]
+    stored, photo = stored_image(
+        session, ProposalPhoto, ProposalPhotoSize, photo_id, width, version
     )
+    round_id = session.scalar(select(Proposal.round_id).where(Proposal.id == photo.proposal_id))
+    if round_id is None or effective_phase(get_round(session, round_id), today) is Phase.DRAFT:
+        raise NotFound(f"photo {photo_id}")
+    return stored

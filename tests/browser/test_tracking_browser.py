@@ -1,5 +1,6 @@
-"""On a phone: a resident follows a funded project, checks what became of the projects on
-their ballot, and reads the round's impact page (charts keep their size from 320 to 1920 px)."""
+"""On a phone: a resident follows a funded project, a project's lead adds a milestone's photo,
+a resident checks what became of the projects on their ballot and reads the round's impact
+page (charts keep their size from 320 to 1920 px)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from pb.config import Settings
 from pb.db import Database
 from pb.models import Indicator, ProjectStatus, User
+from pb.services import demo_photos
 from pb.services.tracking import impact, projects
 from pb.services.tracking.projects import Editor
 from tests import frozen
@@ -88,6 +90,37 @@ def test_follow_a_project(phone: Any, db: Database, settings: Settings) -> None:
     )
     assert followers is not None
     shot(phone, "card")
+
+
+def test_lead_adds_a_photo_of_a_milestone(phone: Any, db: Database, settings: Settings) -> None:
+    """The project's lead, on a phone: a picture of the reached milestone, from the progress
+    page, then shown on the public card."""
+    r = reported(db, settings)
+    make_user(db, settings, "lead@example.org")
+    staff = db.read_sync(
+        lambda s: s.scalar(select(User.id).where(User.email == "staff@example.org"))
+    )
+    db.write_sync(projects.appoint_lead, staff, r["card"], "lead@example.org")
+    login(phone, "lead@example.org")
+    phone.goto(f"/projects/{r['card']}/manage")
+    milestone = phone.locator(".milestone").filter(
+        has=phone.get_by_role("heading", name="Trees ordered")
+    )
+    milestone.get_by_label("Add a photo of this milestone").set_input_files(
+        {"name": "trees.png", "mimeType": "image/png", "buffer": demo_photos.scene(7)}
+    )
+    milestone.get_by_label("Describe the photo").fill("Young oaks in their pots")
+    milestone.get_by_role("button", name="Add the photo").click()
+    expect(phone.get_by_text("The photo is added.")).to_be_visible()
+    phone.goto(f"/projects/{r['card']}")
+    picture = phone.get_by_role("img", name="Young oaks in their pots")
+    expect(picture).to_be_visible()
+    picture.scroll_into_view_if_needed()
+    phone.wait_for_function(
+        "alt => [...document.images].some(i => i.alt === alt && i.complete && i.naturalWidth > 0)",
+        arg="Young oaks in their pots",
+    )
+    shot(phone, "milestone-photo")
 
 
 def test_check_a_receipts_projects(phone: Any, db: Database, settings: Settings) -> None:

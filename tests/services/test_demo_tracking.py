@@ -1,5 +1,5 @@
-"""The demo town's last published round: funded projects in every status, with milestones,
-spending, and indicators with measurements on its impact page."""
+"""The demo town's last published round: funded projects in every status, with milestones
+(some with photos), spending, and indicators with measurements on its impact page."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def test_the_demo_round_has_projects_in_every_status(db: Database) -> None:
     )
     cards = [db.read_sync(tracking.public_card, i) for i in ids]
     assert all(c.milestones for c in cards)
+    pictured = [m for c in cards for m in c.milestones if m.photos]
+    assert pictured and all(m.done_on for m in pictured)
+    assert all(p.alt and p.widths for m in pictured for p in m.photos)
     delayed = next(c for c in cards if c.status is ProjectStatus.DELAYED)
     assert delayed.status_reason and delayed.history
     impact = db.read_sync(tracking.round_impact, round_id)

@@ -30,6 +30,8 @@ from pb.models import (
     TrackedProject,
 )
 from pb.services import ballot_log
+from pb.services.photos import PhotoView
+from pb.services.tracking import photos as milestone_photos
 from pb.services.tracking.impact import IndicatorView, indicators_of, published_round_projects
 
 
@@ -48,6 +50,7 @@ class MilestoneView:
     planned_on: dt.date
     done_on: dt.date | None
     note: str
+    photos: tuple[PhotoView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,24 @@ def progress_of(project: TrackedProject, milestones: list[MilestoneView]) -> int
     return milestone_progress(milestones)
 
 
-def _milestones(session: Session, project_ids: list[int]) -> dict[int, list[MilestoneView]]:
+def _milestones(
+    session: Session, project_ids: list[int], photos: bool = False
+) -> dict[int, list[MilestoneView]]:
     out: dict[int, list[MilestoneView]] = {pid: [] for pid in project_ids}
-    for m in session.scalars(
-        select(Milestone)
-        .where(Milestone.project_id.in_(project_ids or [0]))
-        .order_by(Milestone.planned_on, Milestone.id)
-    ):
-        out[m.project_id].append(MilestoneView(m.id, m.title, m.planned_on, m.done_on, m.note))
+    found = list(
+        session.scalars(
+            select(Milestone)
+            .where(Milestone.project_id.in_(project_ids or [0]))
+            .order_by(Milestone.planned_on, Milestone.id)
+        )
+    )
+    pictures = milestone_photos.photos_of(session, [m.id for m in found]) if photos else {}
+    for m in found:
+        out[m.project_id].append(
+            MilestoneView(
+                m.id, m.title, m.planned_on, m.done_on, m.note, tuple(pictures.get(m.id, ()))
+            )
+        )
     return out
 
 
@@ -136,7 +149,7 @@ def public_card(session: Session, project_id: int) -> ProjectCard:
     if project is None:
         raise NotFound(f"project {project_id}")
     rnd = session.get(Round, project.round_id) if project.round_id else None
-    milestones = _milestones(session, [project.id])[project.id]
+    milestones = _milestones(session, [project.id], photos=True)[project.id]
     updates = session.scalars(
         select(ProjectUpdate)
         .where(ProjectUpdate.project_id == project.id)

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from pb.errors import Forbidden, ValidationError
 from pb.i18n import gettext as _
 from pb.models import BudgetLine, Milestone, ProjectIndicator, ProjectStatus, Role, User
-from pb.services import money
+from pb.services import money, photos
 from pb.services.tracking import impact, projects, public_card
 from pb.services.tracking.projects import Editor, Mailing
 from pb.web.forms import MAX_INT, optional_id, parse_int, text
@@ -56,7 +56,7 @@ def _manage_data(session: Session, project_id: int, editor: Editor) -> dict[str,
     }
 
 
-async def _page(
+async def render_manage(
     request: Request,
     project_id: int,
     form: str = "",
@@ -76,6 +76,7 @@ async def _page(
             "errors": errors or {},
             "values": values or {},
             "statuses": list(ProjectStatus),
+            "max_photos": photos.MAX_PHOTOS,
             "today": app.today(),
             "money_input": lambda m: money.money_input(
                 m, data["card"].currency, context(request).locale
@@ -86,7 +87,7 @@ async def _page(
 
 
 async def manage(request: Request) -> Response:
-    return await _page(request, request.path_params["project_id"])
+    return await render_manage(request, request.path_params["project_id"])
 
 
 def _raw(form: FormData) -> dict[str, str]:
@@ -112,13 +113,13 @@ async def _act(
     errors: dict[str, str] = {}
     action = build(form, errors)
     if action is None or errors:
-        return await _page(request, project_id, form_name, errors, _raw(form))
+        return await render_manage(request, project_id, form_name, errors, _raw(form))
     try:
         await app.db.write(action)
     except ValidationError as exc:
         # A form repeated per row names its fields with the row's id (``done_on_7``).
         errors = {f"{k}_{suffix}" if k and suffix else k: v for k, v in exc.errors.items()}
-        return await _page(request, project_id, form_name, errors, _raw(form))
+        return await render_manage(request, project_id, form_name, errors, _raw(form))
     if mails:
         app.mailer.wake()
     flash(request, done, "success")
