@@ -32,6 +32,20 @@ def _count(db: Database, model: type, *where: object) -> int:
     )
 
 
+def _post_update(client: TestClient, db: Database, card: int) -> None:
+    """Staff post an update on ``card``: one mail per follower goes into the outbox."""
+    from tests.tracking_builders import mailing
+
+    staff_id = db.read_sync(lambda s: s.scalar(select(User.id)))
+    db.write_sync(
+        tracking.projects.post_note,
+        Editor(staff_id, True),
+        card,
+        "Work starts.",
+        mailing(client.app.state.pb.settings.secret_key),  # type: ignore[attr-defined]
+    )
+
+
 def test_card_is_public_and_links_from_the_results(
     client: TestClient, published: dict[str, object]
 ) -> None:
@@ -79,16 +93,7 @@ def test_follow_then_unfollow_by_the_mail_link_logged_out(
     assert "You follow this project" in followed.text
     assert _count(db, ProjectFollow) == 1
     auth.logout()
-    staff_id = db.read_sync(lambda s: s.scalar(select(User.id)))
-    from tests.tracking_builders import mailing
-
-    db.write_sync(
-        tracking.projects.post_note,
-        Editor(staff_id, True),
-        card,
-        "Work starts.",
-        mailing(client.app.state.pb.settings.secret_key),  # type: ignore[attr-defined]
-    )
+    _post_update(client, db, card)
     text = db.read_sync(lambda s: s.scalar(select(OutboxMail.text)))
     link = text.split("https://pb.example")[-1].split()[0]
     assert link.startswith("/unfollow/")
@@ -113,16 +118,7 @@ def test_one_click_unsubscribe_from_the_mail_client(
     client.post(f"/projects/{card}/follow", data={"csrf_token": csrf_from(page.text)})
     auth.logout()
     client.cookies.clear()
-    staff_id = db.read_sync(lambda s: s.scalar(select(User.id)))
-    from tests.tracking_builders import mailing
-
-    db.write_sync(
-        tracking.projects.post_note,
-        Editor(staff_id, True),
-        card,
-        "Work starts.",
-        mailing(client.app.state.pb.settings.secret_key),  # type: ignore[attr-defined]
-    )
+    _post_update(client, db, card)
     url = db.read_sync(lambda s: s.scalar(select(OutboxMail.list_unsubscribe)))
     path = url.removeprefix("https://pb.example")
     assert path.startswith("/unfollow/") and path.endswith("/one-click")
