@@ -115,6 +115,7 @@ def load_tracking_demo(
                         value,
                         "Count by the project team",
                         today,
+                        mailing,
                     )
         if n == 0:
             projects.post_note(

@@ -343,13 +343,11 @@ def list_campaigns(session: Session, today: dt.date, params: dict[str, int]) -> 
 # --- after the vote: tracking and impact (published rounds only: the services raise NotFound) --
 
 
-def list_tracking(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:
-    """The funded projects of a round with their status, progress and money."""
-    tracking = public.round_tracking(session, params["round_id"])
+def _tracking_rows(tracking: public.Tracking, scope: Row) -> list[Row]:
     return [
         {
             "project_id": p.id,
-            "round_id": tracking.round_id,
+            **scope,
             "title": p.title,
             "district": p.district,
             "funded_by": p.funded_by.value,
@@ -361,6 +359,18 @@ def list_tracking(session: Session, today: dt.date, params: dict[str, int]) -> l
         }
         for p in tracking.projects
     ]
+
+
+def list_tracking(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:
+    """The funded projects of a round with their status, progress and money."""
+    tracking = public.round_tracking(session, params["round_id"])
+    return _tracking_rows(tracking, {"round_id": tracking.round_id})
+
+
+def list_call_tracking(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:
+    """The projects a funding call's published match funded, with status, progress and money."""
+    tracking = public.call_tracking(session, params["call_id"], today)
+    return _tracking_rows(tracking, {"call_id": tracking.call_id, "round_id": tracking.round_id})
 
 
 def list_indicators(session: Session, today: dt.date, params: dict[str, int]) -> list[Row]:

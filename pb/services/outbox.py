@@ -62,6 +62,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     )
     env.install_gettext_callables(_translate, _ntranslate, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = i18n.format_money
+    env.filters["number"] = i18n.format_number
     env.filters["day"] = i18n.format_day
     env.filters["moment"] = i18n.format_moment
     env.filters["isoday"] = dt.date.fromisoformat  # dates kept as ISO text in JSON

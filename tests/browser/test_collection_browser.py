@@ -1,6 +1,7 @@
 """On a phone: a backer's payment page shows a QR code that a scanner reads as the right EPC
 payment; staff close pledging, import a camt.053 statement, publish the match, and the funding
-bundle downloaded from the page passes `pb audit`."""
+bundle downloaded from the page passes `pb audit`; the call's funded project is then listed
+and its card reached from the call and the campaign."""
 
 from __future__ import annotations
 
@@ -128,6 +129,18 @@ def test_staff_import_a_statement_and_publish_the_match(
     info.value.save_as(bundle)
     report = audit_funding_bundle(str(bundle))
     assert report.ok
+    # The call belongs to no round: its own list leads to the funded project's card and back.
+    page.goto(f"/funding/{f.call_id}")
+    page.get_by_role("link", name="The 1 project it funded, and how far it is").click()
+    expect(page.get_by_role("heading", name="Funded projects", exact=True)).to_be_visible()
+    expect(page.get_by_text("Progress: 0 %")).to_be_visible()
+    page.get_by_role("link", name="Jardin partagé").click()
+    expect(page.get_by_role("heading", name="Jardin partagé")).to_be_visible()
+    page.get_by_role("link", name="The campaign").click()
+    page.get_by_role("link", name="Funded: follow the project's progress").click()
+    page.get_by_role("button", name="Follow this project").click()
+    expect(page.get_by_text("You follow this project.")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
     context.close()
     assert errors == []
     paul = db.read_sync(lambda s: s.get(Pledge, f.pledge_ids[2]).state)

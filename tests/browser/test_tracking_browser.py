@@ -66,7 +66,9 @@ def reported(db: Database, settings: Settings) -> dict[str, Any]:
             (card, people, 900, 420),
         ):
             row = impact.add_project_indicator(s, staff, project, indicator, "", "", 0, target)
-            impact.add_measurement(s, staff, row.id, frozen.TODAY, value, "Count", frozen.TODAY)
+            impact.add_measurement(
+                s, staff, row.id, frozen.TODAY, value, "Count", frozen.TODAY, mail
+            )
 
     db.write_sync(report)
     return {**r, "card": card}

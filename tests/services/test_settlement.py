@@ -26,57 +26,18 @@ from pb.models import (
     Pledge,
     PledgeState,
 )
-from pb.services import bank_statements, payments
 from pb.services.funding import collection, settlement
 from pb.tally.funding import MatchingRule
 from tests import frozen
-from tests.collection_builders import Funding, close, make_funding
-
-SECRET = "s" * 48
-
-
-def collected(db: Database, settings: Settings, **kw: Any) -> Funding:
-    """Garden (min 100 €, optimum 200 €) succeeds; bench (min 300 €) fails. After collection:
-    marie 25 € and jean 40 € paid (eligible), paul's 50 € unpaid, anna's 60 € paid but not
-    eligible; the collection deadline passed two days ago."""
-    f = make_funding(
-        db,
-        settings,
-        campaigns_spec=[("Jardin partagé", 100_00, 200_00), ("Banc public", 300_00, None)],
-        pledges_spec=[
-            ("marie", 0, 25_00, True),
-            ("jean", 0, 40_00, True),
-            ("paul", 0, 50_00, True),
-            ("anna", 0, 60_00, False),
-            ("lucie", 1, 30_00, True),
-        ],
-        collection_until=frozen.days(-2),
-        **kw,
-    )
-    close(db, f)
-    lines = [
-        bank_statements.StatementLine(
-            line_id=f"FR76:{n}",
-            amount=amount,
-            currency="EUR",
-            booked=frozen.days(-3),
-            debtor=name,
-            reference=payments.reference_for(f.pledge_ids[n]),
-            text="",
-        )
-        for n, name, amount in ((0, "Marie", 25_00), (1, "Jean", 40_00), (3, "Anna", 60_00))
-    ]
-    st = bank_statements.Statement(kind="camt.053", account=None, lines=lines, skipped=0)
-    db.write_sync(lambda s: collection.import_statement(s, None, f.call_id, st, "r.xml", b"r"))
-    return f
-
-
-def draft(db: Database, f: Funding, secret: str = SECRET) -> None:
-    db.write_sync(lambda s: settlement.compute_draft(s, None, f.call_id, frozen.TODAY, secret))
-
-
-def publish(db: Database, f: Funding, secret: str = SECRET) -> None:
-    db.write_sync(lambda s: settlement.publish(s, None, f.call_id, frozen.TODAY, secret))
+from tests.collection_builders import (
+    SECRET,
+    Funding,
+    close,
+    collected,
+    draft,
+    make_funding,
+    publish,
+)
 
 
 def view(db: Database, f: Funding) -> settlement.MatchView:

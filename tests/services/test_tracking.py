@@ -209,17 +209,21 @@ def test_impact_sums_catalogue_indicators_and_shows_progress(db: Database, staff
                 impact.add_project_indicator(s, staff, c, trees, "", "", 0, t).id
             )
         )
-        db.write_sync(impact.add_measurement, staff, row, TODAY, value, "Count", TODAY)
+        db.write_sync(impact.add_measurement, staff, row, TODAY, value, "Count", TODAY, mailing())
         rows.append(row)
     own = db.write_sync(
         lambda s: impact.add_project_indicator(s, staff, a, None, "Benches", "benches", 2, 6).id
     )
-    db.write_sync(impact.add_measurement, staff, own, frozen.days(-10), 3, "Count", TODAY)
-    db.write_sync(impact.add_measurement, staff, own, TODAY, 4, "Count", TODAY)
+    db.write_sync(
+        impact.add_measurement, staff, own, frozen.days(-10), 3, "Count", TODAY, mailing()
+    )
+    db.write_sync(impact.add_measurement, staff, own, TODAY, 4, "Count", TODAY, mailing())
     with pytest.raises(ValidationError):
-        db.write_sync(impact.add_measurement, staff, own, frozen.days(1), 9, "Count", TODAY)
+        db.write_sync(
+            impact.add_measurement, staff, own, frozen.days(1), 9, "Count", TODAY, mailing()
+        )
     with pytest.raises(ValidationError):
-        db.write_sync(impact.add_measurement, staff, own, TODAY, 9, " ", TODAY)
+        db.write_sync(impact.add_measurement, staff, own, TODAY, 9, " ", TODAY, mailing())
     view = db.read_sync(tracking.round_impact, r["round_id"])
     assert [(t.name, t.current, t.target, t.projects, t.percent) for t in view.totals] == [
         ("Trees planted", 15, 30, 2, 50)
@@ -276,7 +280,7 @@ def test_a_funded_campaign_gets_a_card_and_counts_volunteer_hours(
 ) -> None:
     from pb import clock
     from pb.models import TaskSignup, VolunteerTask
-    from tests.services.test_settlement import collected, draft, publish
+    from tests.collection_builders import collected, draft, publish
 
     f = collected(db, settings)  # type: ignore[arg-type]
     garden, _bench = f.campaign_ids

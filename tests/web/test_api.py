@@ -240,7 +240,16 @@ def test_tracking_and_indicators_of_a_published_round_only(
     row = db.write_sync(
         lambda s: impact.add_project_indicator(s, staff, card, None, "Benches", "benches", 2, 6).id
     )
-    db.write_sync(impact.add_measurement, staff, row, frozen.TODAY, 4, "Count", frozen.TODAY)
+    db.write_sync(
+        impact.add_measurement,
+        staff,
+        row,
+        frozen.TODAY,
+        4,
+        "Count",
+        frozen.TODAY,
+        tracking_builders.mailing(),
+    )
     tracked = client.get(f"{PREFIX}/rounds/{rid}/tracking").json()["data"]
     assert {t["project_id"] for t in tracked} == set(r["cards"].values())
     assert {t["status"] for t in tracked} == {"planned"} and tracked[0]["currency"] == "EUR"

@@ -13,7 +13,7 @@ from pb.services import tracking
 from pb.services.tracking import impact
 from pb.services.tracking.projects import Editor
 from tests import frozen
-from tests.conftest import AuthActions, csrf_from
+from tests.conftest import AuthActions, csrf_from, make_user
 from tests.tracking_builders import counted_round, published_round
 
 
@@ -209,6 +209,8 @@ def test_staff_report_spending_and_impact(
         data={"indicator": str(trees), "baseline": "0", "target": "40", "csrf_token": token},
     )
     row = db.read_sync(tracking.public_card, card_id).indicators[0].id
+    follower = make_user(db, auth.settings, "follower@example.org")
+    db.write_sync(tracking.follow.follow, card_id, follower)
     bad = client.post(
         f"/project-indicators/{row}/measurements",
         data={
@@ -230,6 +232,19 @@ def test_staff_report_spending_and_impact(
     )
     card = client.get(f"/projects/{card_id}")
     assert "€1,250.50" in card.text and "Park service count" in card.text
+    # A measurement is an update: in the card's history, and one mail to each follower (none
+    # for the refused form).
+    headline = "Trees planted: 10 trees of a target of 40, measured on"
+    assert headline in card.text
+    mails = db.read_sync(
+        lambda s: s.execute(
+            select(OutboxMail.recipient, OutboxMail.subject).where(
+                OutboxMail.kind == "project_update"
+            )
+        ).all()
+    )
+    assert [m.recipient for m in mails] == ["follower@example.org"]
+    assert headline in mails[0].subject
     page = client.get(f"/rounds/{published['round_id']}/impact")
     assert page.status_code == 200
     assert 'role="img"' in page.text and "<title" in page.text

@@ -30,7 +30,8 @@ from pb.models import (
     VolunteerTask,
 )
 from pb.services import audit
-from pb.services.tracking.projects import Editor, _editable
+from pb.services.tracking import follow
+from pb.services.tracking.projects import Editor, Mailing, _editable
 
 TIME_PLEDGES = "time_pledges"
 
@@ -164,7 +165,10 @@ def add_measurement(
     value: int,
     source: str,
     today: dt.date,
+    mailing: Mailing,
 ) -> None:
+    """Record a dated value of a project's indicator, and announce it to the project's
+    followers as an update (one mail each, like every other update)."""
     row = session.get(ProjectIndicator, project_indicator_id)
     if row is None:
         raise NotFound(f"project indicator {project_indicator_id}")
@@ -192,6 +196,22 @@ def add_measurement(
         {"indicator": row.id, "measured_on": measured_on.isoformat(), "value": value,
          "source": source},
     )  # fmt: skip
+    indicator = session.get(Indicator, row.indicator_id) if row.indicator_id else None
+    follow.announce(
+        session,
+        project,
+        "measurement",
+        {
+            "indicator": indicator.name if indicator else row.name,
+            "unit": indicator.unit if indicator else row.unit,
+            "value": value,
+            "target": row.target,
+            "measured_on": measured_on.isoformat(),
+            "source": source,
+        },
+        "",
+        mailing,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,10 @@ from pb.errors import NotFound
 from pb.models import (
     BallotRecord,
     BudgetLine,
+    Campaign,
     District,
     FundedBy,
+    FundingCall,
     Milestone,
     ProjectFollow,
     ProjectStatus,
@@ -30,6 +32,7 @@ from pb.models import (
     TrackedProject,
 )
 from pb.services import ballot_log
+from pb.services.funding import calls
 from pb.services.photos import PhotoView
 from pb.services.tracking import photos as milestone_photos
 from pb.services.tracking.impact import IndicatorView, indicators_of, published_round_projects
@@ -66,6 +69,9 @@ class ProjectCard:
     id: int
     round_id: int | None
     round_title: str | None
+    call_id: int | None  # the funding call whose match funded it, if crowdfunded
+    call_title: str | None
+    campaign_id: int | None
     funded_by: FundedBy
     title: str
     summary: str
@@ -149,6 +155,15 @@ def public_card(session: Session, project_id: int) -> ProjectCard:
     if project is None:
         raise NotFound(f"project {project_id}")
     rnd = session.get(Round, project.round_id) if project.round_id else None
+    call = (
+        session.execute(
+            select(FundingCall.id, FundingCall.title)
+            .join(Campaign, Campaign.call_id == FundingCall.id)
+            .where(Campaign.id == project.campaign_id)
+        ).first()
+        if project.campaign_id
+        else None
+    )
     milestones = _milestones(session, [project.id], photos=True)[project.id]
     updates = session.scalars(
         select(ProjectUpdate)
@@ -165,6 +180,9 @@ def public_card(session: Session, project_id: int) -> ProjectCard:
         id=project.id,
         round_id=project.round_id,
         round_title=rnd.title if rnd else None,
+        call_id=call.id if call else None,
+        call_title=call.title if call else None,
+        campaign_id=project.campaign_id,
         funded_by=project.funded_by,
         title=project.title,
         summary=project.summary,
@@ -207,8 +225,11 @@ class MoneyTotal:
 
 
 @dataclass(frozen=True)
-class RoundTracking:
-    round_id: int
+class Tracking:
+    """The funded projects of a round, or of a funding call, with their money."""
+
+    round_id: int | None  # the round's list (a call's projects: the call's round, if any)
+    call_id: int | None  # a funding call's list; None: a round's
     title: str
     currency: str
     projects: list[ProjectRow]
@@ -218,10 +239,14 @@ class RoundTracking:
     by_status: dict[str, int]
 
 
-def round_tracking(session: Session, round_id: int) -> RoundTracking:
-    """Every funded project of a round with its status, progress and money, and the totals by
-    district and for the round. :class:`NotFound` before the results are published."""
-    rnd, projects = published_round_projects(session, round_id, "tracking")
+def _tracking(
+    session: Session,
+    projects: list[TrackedProject],
+    round_id: int | None,
+    call_id: int | None,
+    title: str,
+    currency: str,
+) -> Tracking:
     ids = [p.id for p in projects]
     milestones, lines = _milestones(session, ids), _lines(session, ids)
     names = _district_names(session)
@@ -249,16 +274,42 @@ def round_tracking(session: Session, round_id: int) -> RoundTracking:
         for name, t in sorted(by_district.items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))
     ]
     by_status = {s.value: sum(1 for r in rows if r.status is s) for s in ProjectStatus}
-    return RoundTracking(
+    return Tracking(
         round_id,
-        rnd.title,
-        rnd.currency,
+        call_id,
+        title,
+        currency,
         rows,
         districts,
         sum(r.approved for r in rows),
         sum(r.spent for r in rows),
         by_status,
     )
+
+
+def round_tracking(session: Session, round_id: int) -> Tracking:
+    """Every funded project of a round with its status, progress and money, and the totals by
+    district and for the round. :class:`NotFound` before the results are published."""
+    rnd, projects = published_round_projects(session, round_id, "tracking")
+    return _tracking(session, projects, round_id, None, rnd.title, rnd.currency)
+
+
+def call_tracking(session: Session, call_id: int, today: dt.date) -> Tracking:
+    """The projects a funding call's published match funded (none before), with their status,
+    progress and money: the list of a call that belongs to no round, whose projects no round's
+    list shows. :class:`NotFound` for a call still in draft (it is not public)."""
+    call = session.get(FundingCall, call_id)
+    if call is None or calls.phase(call, today) is calls.CallPhase.DRAFT:
+        raise NotFound(f"call {call_id}")
+    projects = list(
+        session.scalars(
+            select(TrackedProject)
+            .join(Campaign, Campaign.id == TrackedProject.campaign_id)
+            .where(Campaign.call_id == call_id)
+            .order_by(TrackedProject.title, TrackedProject.id)
+        )
+    )
+    return _tracking(session, projects, call.round_id, call_id, call.title, call.currency)
 
 
 @dataclass(frozen=True)
@@ -326,3 +377,21 @@ def card_ids(session: Session, round_id: int) -> dict[str, int]:
         )
     ).all()
     return {str(pid): card for pid, card in rows}
+
+
+def campaign_card(session: Session, campaign_id: int) -> int | None:
+    """The card of the project a funded campaign became, if it did."""
+    return session.scalar(
+        select(TrackedProject.id).where(TrackedProject.campaign_id == campaign_id)
+    )
+
+
+def call_project_count(session: Session, call_id: int) -> int:
+    """How many projects a call's published match funded (0 before publication)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(TrackedProject)
+        .join(Campaign, Campaign.id == TrackedProject.campaign_id)
+        .where(Campaign.call_id == call_id)
+    )
+    return int(count or 0)

@@ -45,6 +45,23 @@ ROUND_FIELDS = (
     Field("results_published", "boolean", "Whether the results are published"),
 )
 
+
+def tracking_fields(*scope: Field) -> tuple[Field, ...]:
+    """A funded project's row in a tracking list, ``scope`` naming the list it belongs to."""
+    return (
+        Field("project_id", "integer", "Project card id (/projects/{id})"),
+        *scope,
+        Field("title", "string", "Title"),
+        Field("district", "string", "District name; null: city-wide", nullable=True),
+        Field("funded_by", "string", "vote or crowdfunding"),
+        Field("status", "string", "planned, in_progress, delayed, completed or cancelled"),
+        Field("progress", "integer", "Progress, percent"),
+        CURRENCY,
+        Field("approved", "integer", f"Approved budget, {MONEY}"),
+        Field("spent", "integer", f"Spent so far, {MONEY}"),
+    )
+
+
 ENDPOINTS = [
     Endpoint(
         "/rounds",
@@ -239,21 +256,24 @@ ENDPOINTS = [
         "/rounds/{round_id:id}/tracking",
         "How a round's funded projects are carried out",
         "TrackedProject",
-        (
-            Field("project_id", "integer", "Project card id (/projects/{id})"),
-            Field("round_id", "integer", "Round id"),
-            Field("title", "string", "Title"),
-            Field("district", "string", "District name; null: city-wide", nullable=True),
-            Field("funded_by", "string", "vote or crowdfunding"),
-            Field("status", "string", "planned, in_progress, delayed, completed or cancelled"),
-            Field("progress", "integer", "Progress, percent"),
-            CURRENCY,
-            Field("approved", "integer", f"Approved budget, {MONEY}"),
-            Field("spent", "integer", f"Spent so far, {MONEY}"),
-        ),
+        tracking_fields(Field("round_id", "integer", "Round id")),
         opendata.list_tracking,
         tag="projects",
         description="404 until the results are published.",
+    ),
+    Endpoint(
+        "/funding/calls/{call_id:id}/tracking",
+        "How the projects a funding call funded are carried out",
+        "CallTrackedProject",
+        tracking_fields(
+            Field("call_id", "integer", "Funding call id"),
+            Field(
+                "round_id", "integer", "The call's round; null: a call of its own", nullable=True
+            ),
+        ),
+        opendata.list_call_tracking,
+        tag="projects",
+        description="Empty until the call's match is published; 404 for a call in draft.",
     ),
     Endpoint(
         "/rounds/{round_id:id}/indicators",

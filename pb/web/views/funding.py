@@ -18,6 +18,7 @@ from pb.models import Eligibility, FundingCall, Role
 from pb.services import rounds
 from pb.services.funding import board, calls, campaigns, pledges, tasks
 from pb.services.money import amount_message, money_input, parse_money
+from pb.services.tracking import public as tracking_public
 from pb.web.forms import text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -71,6 +72,7 @@ async def show_call(request: Request) -> Response:
             "fingerprint": calls.fingerprint(session, call, app.today()),
             "round": rounds.get_round(session, call.round_id) if call.round_id else None,
             "candidates": campaigns.candidate_proposals(session, call) if staff else [],
+            "funded_projects": tracking_public.call_project_count(session, call.id),
         }
 
     values = await app.db.read(load)
@@ -103,6 +105,7 @@ def _campaign_data(
         "estimate": pledges.estimate(session, campaign_id, viewer, example, eligible),
         "can_pledge": phase is calls.CallPhase.PLEDGING and card.state == "open",
         "can_sign_up": phase in (calls.CallPhase.PLEDGING, calls.CallPhase.COLLECTING),
+        "project_card": tracking_public.campaign_card(session, campaign_id),
     }
 
 

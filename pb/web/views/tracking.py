@@ -13,7 +13,14 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from pb.errors import BadToken, NotFound, ValidationError
 from pb.i18n import gettext as _
 from pb.models import Role
-from pb.services.tracking import ballot_projects, follow, projects, public_card, round_tracking
+from pb.services.tracking import (
+    ballot_projects,
+    call_tracking,
+    follow,
+    projects,
+    public_card,
+    round_tracking,
+)
 from pb.web.forms import text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -125,6 +132,16 @@ async def show_round_tracking(request: Request) -> Response:
     return app.renderer.render(request, "tracking/round.html", {"t": data})
 
 
+async def show_call_tracking(request: Request) -> Response:
+    """The projects a funding call funded: the only list of those of a call without a round."""
+    app = state(request)
+    try:
+        data = await app.db.read(call_tracking, request.path_params["call_id"], app.today())
+    except NotFound:
+        raise HTTPException(404) from None
+    return app.renderer.render(request, "tracking/round.html", {"t": data})
+
+
 async def ballot_form(request: Request) -> Response:
     return state(request).renderer.render(
         request, "tracking/ballot.html", {"result": None, "code": "", "searched": False}
@@ -172,6 +189,7 @@ routes = [
         csrf=False,
     ),
     route("/rounds/{round_id:id}/tracking", show_round_tracking, access=Access.PUBLIC),
+    route("/funding/{call_id:id}/projects", show_call_tracking, access=Access.PUBLIC),
     route("/receipts/projects", ballot_form, access=Access.PUBLIC),
     route("/receipts/projects", ballot_lookup, access=Access.PUBLIC, methods=["POST"]),
 ]

@@ -310,18 +310,18 @@ async def post_measurement(request: Request) -> Response:
     row = await app.db.read(lambda s: s.get(ProjectIndicator, row_id))
     if row is None:
         return Response(status_code=404)
-    editor, today = _editor(request), app.today()
+    editor, mailing, today = _editor(request), _mailing(request), app.today()
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         measured_on = _date(form, f"measured_on_{row_id}", errors)
         value = _whole(form, f"value_{row_id}", errors)
         source = text(form, f"source_{row_id}", 200)
         return lambda s: impact.add_measurement(
-            s, editor, row_id, measured_on, value, source, today
+            s, editor, row_id, measured_on, value, source, today, mailing
         )
 
     done = _("The measurement is saved.")
-    return await _act(request, row.project_id, f"measure_{row_id}", build, done, False, row_id)
+    return await _act(request, row.project_id, f"measure_{row_id}", build, done, True, row_id)
 
 
 P = "/projects/{project_id:id}"
