@@ -13,13 +13,13 @@ from pb.services.tracking import projects
 from pb.services.tracking.projects import Editor
 from pb.web.opendata import PREFIX
 from tests.collection_builders import collected, draft, publish
-from tests.conftest import make_user
+from tests.conftest import AuthActions, make_user
 from tests.funding_builders import make_call
 from tests.tracking_builders import mailing
 
 
 def test_a_standalone_calls_funded_projects_have_a_list(
-    client: TestClient, db: Database, settings: Settings
+    client: TestClient, auth: AuthActions, db: Database, settings: Settings
 ) -> None:
     f = collected(db, settings)  # a call of no round: garden succeeds, bench fails
     garden, bench = f.campaign_ids
@@ -54,6 +54,12 @@ def test_a_standalone_calls_funded_projects_have_a_list(
     card_page = client.get(f"/projects/{card}").text
     assert f'href="/funding/{f.call_id}/projects"' in card_page
     assert f'href="/campaigns/{garden}"' in card_page
+
+    # A backer finds it from "My pledges" too.
+    auth.login(f.emails["marie"])
+    mine = client.get("/pledges").text
+    assert f'href="/projects/{card}"' in mine and "follow the project's progress" in mine
+    auth.logout()
 
     # Progress reported on the card shows in the list and the API.
     staff = make_user(db, settings, "staff-call@example.org", role=Role.STAFF)

@@ -379,11 +379,14 @@ def card_ids(session: Session, round_id: int) -> dict[str, int]:
     return {str(pid): card for pid, card in rows}
 
 
-def campaign_card(session: Session, campaign_id: int) -> int | None:
-    """The card of the project a funded campaign became, if it did."""
-    return session.scalar(
-        select(TrackedProject.id).where(TrackedProject.campaign_id == campaign_id)
-    )
+def campaign_cards(session: Session, campaign_ids: list[int]) -> dict[int, int]:
+    """Campaign id → the card of the project it became, for those of ``campaign_ids`` funded."""
+    rows = session.execute(
+        select(TrackedProject.campaign_id, TrackedProject.id).where(
+            TrackedProject.campaign_id.in_(campaign_ids or [0])
+        )
+    ).all()
+    return {campaign: card for campaign, card in rows if campaign is not None}
 
 
 def call_project_count(session: Session, call_id: int) -> int:

@@ -105,7 +105,7 @@ def _campaign_data(
         "estimate": pledges.estimate(session, campaign_id, viewer, example, eligible),
         "can_pledge": phase is calls.CallPhase.PLEDGING and card.state == "open",
         "can_sign_up": phase in (calls.CallPhase.PLEDGING, calls.CallPhase.COLLECTING),
-        "project_card": tracking_public.campaign_card(session, campaign_id),
+        "project_card": tracking_public.campaign_cards(session, [campaign_id]).get(campaign_id),
     }
 
 
@@ -263,8 +263,10 @@ async def my_pledges(request: Request) -> Response:
     user_id = ctx.user.id
 
     def load(session: Session) -> dict[str, Any]:
+        mine = pledges.my_pledges(session, user_id, app.today())
         return {
-            "pledges": pledges.my_pledges(session, user_id, app.today()),
+            "pledges": mine,
+            "cards": tracking_public.campaign_cards(session, [p.campaign_id for p in mine]),
             "signups": tasks.my_signups(session, user_id),
             "time": tasks.time_totals(session, user_id),
         }
