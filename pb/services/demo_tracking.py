@@ -60,7 +60,7 @@ def load_tracking_demo(
 ) -> None:
     """Report on the funded projects of ``round_id`` (its results are published); the first
     two projects' reached milestones get a picture each (``photo_alt``: its description in the
-    demo's language, with the project's ``%(title)s``)."""
+    demo's language, with the milestone's ``%(title)s``)."""
     editor = Editor(staff, staff=True)
     mailing = Mailing("http://127.0.0.1:8000", "en", secret_key or "demo")
     catalogue = {i.name: i.id for i in session.scalars(select(Indicator))}
@@ -89,7 +89,7 @@ def load_tracking_demo(
                 )
                 if n < 2:
                     encoded = images.reencode(demo_photos.scene(1000 + milestone.id))
-                    alt = photo_alt % {"title": project.title}
+                    alt = photo_alt % {"title": milestone.title}
                     milestone_photos.add(session, editor, milestone.id, alt, encoded)
         if status is not ProjectStatus.PLANNED:
             projects.set_status(session, editor, project.id, status, reason, mailing)

@@ -122,6 +122,10 @@ def test_lead_adds_a_photo_of_a_milestone(phone: Any, db: Database, settings: Se
         "alt => [...document.images].some(i => i.alt === alt && i.complete && i.naturalWidth > 0)",
         arg="Young oaks in their pots",
     )
+    # The stored photo is wider than a phone (up to 1280 px): it shrinks to the page.
+    assert int(picture.get_attribute("width")) > 360  # its stored size, in the markup
+    assert picture.bounding_box()["width"] <= 360
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     shot(phone, "milestone-photo")
 
 
