@@ -6,12 +6,15 @@ is a parameter (in the future: collecting; in the past: ready for the match)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from pb.config import Settings
 from pb.db import Database
-from pb.models import Eligibility, Role
+from pb.models import ACTIVE_PLEDGE_STATES, Campaign, CampaignTotals, Eligibility, Pledge, Role
 from pb.services import bank_statements, payments
 from pb.services.funding import calls, campaigns, closing, collection, pledges, settlement
 from pb.tally.funding import MatchingRule
@@ -156,3 +159,40 @@ def draft(db: Database, f: Funding, secret: str = SECRET) -> None:
 
 def publish(db: Database, f: Funding, secret: str = SECRET) -> None:
     db.write_sync(lambda s: settlement.publish(s, None, f.call_id, frozen.TODAY, secret))
+
+
+def totals_off(db: Database, call_id: int) -> list[int]:
+    """The campaigns of ``call_id`` whose running totals differ from a recount of their active
+    pledges (each resident's pledges to a campaign summed first, as the totals do)."""
+
+    def read(s: Any) -> list[int]:
+        off = []
+        for campaign_id in s.scalars(select(Campaign.id).where(Campaign.call_id == call_id)):
+            people: dict[int, int] = {}
+            eligible: dict[int, int] = {}
+            for p in s.scalars(
+                select(Pledge).where(
+                    Pledge.campaign_id == campaign_id, Pledge.state.in_(ACTIVE_PLEDGE_STATES)
+                )
+            ):
+                people[p.user_id] = people.get(p.user_id, 0) + p.amount
+                if p.eligible:
+                    eligible[p.user_id] = eligible.get(p.user_id, 0) + p.amount
+            t = s.get(CampaignTotals, campaign_id)
+            recount = (
+                len(people),
+                sum(people.values()),
+                len(eligible),
+                sum(eligible.values()),
+            )
+            kept = (t.backers, t.raised, t.match_backers, t.match_total)
+            if kept != recount or not math.isclose(
+                t.match_sum_sqrt,
+                sum(math.sqrt(v) for v in eligible.values()),
+                rel_tol=1e-9,
+                abs_tol=1e-6,
+            ):
+                off.append(campaign_id)
+        return off
+
+    return list(db.read_sync(read))

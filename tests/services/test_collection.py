@@ -27,8 +27,9 @@ from pb.models import (
 )
 from pb.services import bank_statements, payments
 from pb.services.funding import closing, collection
+from pb.tally.funding import MatchingRule
 from tests import frozen
-from tests.collection_builders import Funding, close, make_funding
+from tests.collection_builders import Funding, close, make_funding, totals_off
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "statements"
 
@@ -214,8 +215,30 @@ def test_accept_partial_payment_lowers_the_pledge(db: Database, settings: Settin
         assert s.get(CampaignTotals, f.campaign_ids[0]).raised == 25_00 + 40_00 + 8_50
 
     db.read_sync(check)
+    assert totals_off(db, f.call_id) == []  # the sum of square roots moved too
     with pytest.raises(ValidationError):
         db.write_sync(lambda s: collection.accept_partial(s, 1, f.call_id, f.pledge_ids[0]))
+
+
+def test_accepting_an_eligible_partial_payment_moves_every_total(
+    db: Database, settings: Settings
+) -> None:
+    """The square roots too: a quadratic call's estimate reads them."""
+    f = make_funding(
+        db,
+        settings,
+        campaigns_spec=[("Jardin partagé", 100_00, 200_00)],
+        pledges_spec=[
+            ("marie", 0, 25_00, True),
+            ("jean", 0, 40_00, True),
+            ("paul", 0, 50_00, True),
+        ],
+        rule=MatchingRule("quadratic"),
+    )
+    close(db, f)
+    do_import(db, f, statement(f))  # paul sends 8.50 € of his 50 €
+    db.write_sync(lambda s: collection.accept_partial(s, 1, f.call_id, f.pledge_ids[2]))
+    assert totals_off(db, f.call_id) == []
 
 
 def test_manual_match_and_ignore(db: Database, settings: Settings) -> None:

@@ -21,6 +21,7 @@ from pb.models import (
     AuditEvent,
     Campaign,
     CampaignState,
+    CampaignTotals,
     FundingBundle,
     FundingCall,
     Pledge,
@@ -37,6 +38,7 @@ from tests.collection_builders import (
     draft,
     make_funding,
     publish,
+    totals_off,
 )
 
 
@@ -97,8 +99,12 @@ def test_publish_is_final_funds_campaigns_and_cancels_unpaid_pledges(
         ]
         actions = s.scalars(select(AuditEvent.action)).all()
         assert "call.publish_matches" in actions and "pledge.cancel" in actions
+        # The unpaid pledge leaves the garden's running totals, as shown on its page.
+        totals = s.get(CampaignTotals, garden.id)
+        assert (totals.backers, totals.raised) == (3, 25_00 + 40_00 + 60_00)
 
     db.read_sync(check)
+    assert totals_off(db, f.call_id) == []
     assert view(db, f).published
     for attempt in (
         lambda: draft(db, f),

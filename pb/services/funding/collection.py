@@ -30,7 +30,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pb import clock
@@ -39,7 +39,6 @@ from pb.i18n import gettext as _
 from pb.models import (
     BankLine,
     Campaign,
-    CampaignTotals,
     FundingCall,
     Pledge,
     PledgeEvent,
@@ -49,6 +48,7 @@ from pb.models import (
 )
 from pb.services import audit, payments
 from pb.services.bank_statements import Statement, StatementLine
+from pb.services.funding import pledges
 from pb.services.funding.closing import locked_call, settlement_of
 
 MATCHED, MANUAL, UNMATCHED, IGNORED = "matched", "manual", "unmatched", "ignored"
@@ -352,13 +352,9 @@ def accept_partial(session: Session, actor_id: int, call_id: int, pledge_id: int
         raise ValidationError({"": _("This pledge is not partly paid.")})
     before = pledge.amount
     pledge.amount = total
-    values = {"raised": CampaignTotals.raised - (before - total)}
-    if pledge.eligible:
-        values["match_total"] = CampaignTotals.match_total - (before - total)
-    session.execute(
-        update(CampaignTotals)
-        .where(CampaignTotals.campaign_id == pledge.campaign_id)
-        .values(values)
+    # Every total moves, the sum of square roots included (a quadratic call's estimate).
+    pledges.move_totals(
+        session, pledge.campaign_id, pledge.user_id, pledge.eligible, total - before
     )
     audit.record(
         session,

@@ -366,7 +366,7 @@ def change_pledge(
     kind = "changed" if delta else "renamed"  # only the name shown changed
     session.add(PledgeEvent(pledge_id=pledge.id, at=pledge.updated_at, kind=kind, detail=changed))
     if delta:
-        _move_totals(session, pledge.campaign_id, user_id, pledge.eligible, delta)
+        move_totals(session, pledge.campaign_id, user_id, pledge.eligible, delta)
 
 
 def cancel_pledge(session: Session, user_id: int, pledge_id: int, today: dt.date) -> None:
@@ -378,7 +378,7 @@ def cancel_pledge(session: Session, user_id: int, pledge_id: int, today: dt.date
     session.add(
         PledgeEvent(pledge_id=pledge.id, at=pledge.updated_at, kind="cancelled", detail=None)
     )
-    _move_totals(session, pledge.campaign_id, user_id, pledge.eligible, -pledge.amount)
+    move_totals(session, pledge.campaign_id, user_id, pledge.eligible, -pledge.amount)
     audit.record(
         session,
         user_id,
@@ -404,7 +404,7 @@ def _resident_totals(session: Session, campaign_id: int, user_id: int) -> tuple[
     return int(row[0]), int(row[1])
 
 
-def _move_totals(
+def move_totals(
     session: Session,
     campaign_id: int,
     user_id: int,

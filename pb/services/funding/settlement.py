@@ -49,7 +49,7 @@ from pb.models import (
     PledgeState,
 )
 from pb.services import audit, tracking
-from pb.services.funding import calls
+from pb.services.funding import calls, pledges
 from pb.services.funding.closing import locked_call, settlement_of
 
 MATCHED_STATES = (CampaignState.SUCCEEDED, CampaignState.FUNDED)
@@ -191,6 +191,11 @@ def publish(
     ):
         pledge.state = PledgeState.CANCELLED
         pledge.updated_at = now
+        # No longer active: the campaign's totals (shown on its page) drop it, as a
+        # resident's own cancellation does.
+        pledges.move_totals(
+            session, pledge.campaign_id, pledge.user_id, pledge.eligible, -pledge.amount
+        )
         session.add(PledgeEvent(pledge_id=pledge.id, at=now, kind="unpaid", detail=None))
         audit.record(
             session,
