@@ -9,33 +9,14 @@ from pb import migrations
 from pb.db import Database, make_engine
 from pb.services import rounds
 from tests.builders import round_input
+from tests.migration_db import empty_database
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_upgrade_keeps_participation_in_key_order(
     backend: str, tmp_path, request: pytest.FixtureRequest
 ) -> None:  # type: ignore[no-untyped-def]
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    else:
-        import secrets
-
-        from sqlalchemy.engine import make_url
-
-        from tests.conftest import POSTGRES_URL, unavailable
-
-        if not POSTGRES_URL:
-            unavailable("PostgreSQL not configured: set PB_TEST_POSTGRES_URL")
-        schema = f"pb_mig_{secrets.token_hex(4)}"
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        request.addfinalizer(lambda: _drop(admin, schema))
-        url = (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
+    url = empty_database(backend, tmp_path, request)
     migrations.upgrade(url, "0004")
     db = Database(make_engine(url))
     round_id = db.write_sync(lambda s: rounds.create_round(s, None, _citywide()).id)  # type: ignore[arg-type]
@@ -55,12 +36,6 @@ def test_upgrade_keeps_participation_in_key_order(
         stored = [r[0] for r in conn.execute(text(f"SELECT voter_key FROM participation{order}"))]
     engine.dispose()
     assert stored == sorted(keys)
-
-
-def _drop(admin, schema: str) -> None:  # type: ignore[no-untyped-def]
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def _citywide() -> rounds.RoundInput:
