@@ -25,6 +25,7 @@ from pb.geo import geojson, projection
 from pb.i18n import gettext as _
 from pb.models import District, Phase, Proposal, ProposalStatus
 from pb.services import results, rounds
+from pb.services.tracking.public import card_ids
 
 CLASSES = 5  # shades in the legend
 MAP_WIDTH = 640  # user units: text and points keep a readable size on a phone
@@ -59,6 +60,7 @@ class MapProject:
     cost: int | None
     funded: bool | None  # None before results
     xy: tuple[float, float] | None  # None: not placed
+    card: int | None = None  # a funded project's card (/projects/<id>), where it links to
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def round_map(session: Session, round_id: int, today: dt.date, wanted: str | Non
         )
 
     homes = {p.id: home(p) for p in projects}
+    cards = card_ids(session, round_id) if published else {}
     positions = [(pt[0], pt[1]) for s in shapes.values() for poly in s for pt in poly[0]]
     positions += [
         (p.longitude, p.latitude)
@@ -232,6 +235,7 @@ def round_map(session: Session, round_id: int, today: dt.date, wanted: str | Non
                 frame.xy(p.longitude, p.latitude)
                 if frame and p.latitude is not None and p.longitude is not None
                 else None,
+                cards.get(str(p.id)),
             )
             for n, p in enumerate(projects, 1)
         ]

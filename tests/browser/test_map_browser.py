@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pb.db import Database
+from pb.services.tracking.public import card_ids
 from tests.geo_builders import published_round
 
 pytestmark = pytest.mark.browser
@@ -49,11 +50,21 @@ def test_read_the_map_on_a_phone(phone: Any, db: Database) -> None:
     )
     expect(districts.get_by_role("row", name="South")).to_contain_text("€65.00")
 
-    # A project's point leads to its page.
-    pid = r["projects"]["north"][1]
-    page.locator(f'svg.map-svg a[href="/proposals/{pid}"]').click()
-    page.wait_for_url(f"**/proposals/{pid}")
+    # A funded project's point leads to its card (what became of it), another to its proposal.
+    cards = db.read_sync(card_ids, rid)
+    pid = r["projects"]["north"][1]  # six votes: funded
+    card = cards[str(pid)]
+    page.locator(f'svg.map-svg a[href="/projects/{card}"]').click()
+    page.wait_for_url(f"**/projects/{card}")
     expect(page.get_by_role("heading", name="north project 1")).to_be_visible()
+    page.go_back()
+    other = next(p for ps in r["projects"].values() for p in ps if str(p) not in cards)
+    page.locator(f'svg.map-svg a[href="/proposals/{other}"]').click()
+    page.wait_for_url(f"**/proposals/{other}")
+    # The funded project's proposal page leads on to its card too.
+    page.goto(f"/proposals/{pid}")
+    page.get_by_role("link", name="Funded: follow the project's progress").click()
+    page.wait_for_url(f"**/projects/{card}")
 
 
 def test_the_map_keeps_a_sensible_height(phone: Any, db: Database) -> None:

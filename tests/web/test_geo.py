@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from pb.db import Database
 from pb.models import District, Proposal, ProposalStatus, Role
+from pb.services.tracking.public import card_ids
 from tests.builders import make_districts, make_proposal, make_round
 from tests.conftest import AuthActions, csrf_from
 from tests.geo_builders import collection, published_round, square
@@ -98,7 +99,12 @@ def test_the_published_map(client: TestClient, db: Database) -> None:
     )
     assert "9 projects are drawn as numbered points." in desc.group(1)
     assert svg.group(0).count('class="district shade-') == 2
-    assert f'href="/proposals/{r["projects"]["north"][1]}"' in svg.group(0)
+    # A funded project's point links to its card; the others to their proposal.
+    cards = db.read_sync(card_ids, rid)
+    for pid in (p for ps in r["projects"].values() for p in ps):
+        target = f"/projects/{cards[str(pid)]}" if str(pid) in cards else f"/proposals/{pid}"
+        assert f'href="{target}"' in svg.group(0), pid
+    assert str(r["projects"]["north"][1]) in cards
     # The same figures in the table; the other shade is a link.
     assert "<td>0.6 %</td>" in html and "<td>0.2 %</td>" in html and "<td>6</td>" in html
     assert f'href="/rounds/{rid}/map?shade=funding"' in html

@@ -263,6 +263,12 @@ def test_receipt_shows_its_projects(client: TestClient, published: dict[str, obj
     assert "citywide project 1" not in page.text  # not on this ballot
     missing = client.post("/receipts/projects", data={"code": "nope", "csrf_token": token})
     assert missing.status_code == 404
+    # An empty code is named on its field; the page says what a code looks like.
+    empty = client.post("/receipts/projects", data={"code": " ", "csrf_token": token})
+    assert empty.status_code == 422
+    assert 'aria-invalid="true"' in empty.text and "Enter the receipt code." in empty.text
+    assert "No ballot has this receipt code" not in empty.text
+    assert "26 letters and digits" in empty.text and 'href="/receipts"' in empty.text
 
 
 def test_the_catalogue_is_for_staff(client: TestClient, auth: AuthActions, db: Database) -> None:
@@ -380,3 +386,22 @@ def test_a_measurement_refused_by_the_service_is_named_on_its_form(
     assert refused.status_code == 422
     assert "dated today or earlier" in refused.text and "Say where the figure" in refused.text
     assert f'id="f-source_{row}-error"' in refused.text
+
+
+def test_a_milestone_past_its_date_shows_as_late(
+    client: TestClient, db: Database, published: dict[str, object]
+) -> None:
+    from tests.tracking_builders import mailing
+
+    card = _card(published)
+    staff_id = db.read_sync(lambda s: s.scalar(select(User.id)))
+    editor = Editor(staff_id, True)
+    for title, day in (("Order oaks", frozen.days(-3)), ("Plant oaks", frozen.days(30))):
+        db.write_sync(
+            lambda s, t=title, d=day: tracking.projects.add_milestone(
+                s, editor, card, t, d, mailing()
+            )
+        )
+    page = client.get(f"/projects/{card}").text
+    assert page.count("Late: planned for") == 1
+    assert "Planned for" in page.split("Plant oaks")[1].split("</li>")[0]

@@ -379,6 +379,16 @@ def card_ids(session: Session, round_id: int) -> dict[str, int]:
     return {str(pid): card for pid, card in rows}
 
 
+def proposal_card(session: Session, proposal_id: int) -> int | None:
+    """The card of the funded project a proposal became (by the vote or crowdfunding), if any."""
+    return session.scalar(
+        select(TrackedProject.id)
+        .where(TrackedProject.proposal_id == proposal_id)
+        .order_by(TrackedProject.id)
+        .limit(1)
+    )
+
+
 def campaign_cards(session: Session, campaign_ids: list[int]) -> dict[int, int]:
     """Campaign id → the card of the project it became, for those of ``campaign_ids`` funded."""
     rows = session.execute(

@@ -19,6 +19,7 @@ from pb.models import Category, District, Phase, ProposalStatus, Role, RoundDist
 from pb.services import photos, proposals, rounds
 from pb.services.money import amount_message, money_input, off_by_thousands, parse_money
 from pb.services.proposals import Filters, ProposalInput
+from pb.services.tracking import public as tracking_public
 from pb.web.forms import optional_id, parse_id, text
 from pb.web.routing import Access, route
 from pb.web.security import context, flash
@@ -255,6 +256,7 @@ async def _render_section(
             "can_photo": photos.may_change(
                 session, page.proposal, user_id, _is_staff(request), app.today()
             ),
+            "card": tracking_public.proposal_card(session, proposal_id),
         }
         if _is_staff(request):
             extra.update(_options(session, page.round.id))

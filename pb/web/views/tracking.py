@@ -43,7 +43,7 @@ async def show_card(request: Request) -> Response:
     values = await app.db.read(
         _card_data, request.path_params["project_id"], user.id if user else None, staff
     )
-    return app.renderer.render(request, "tracking/card.html", values)
+    return app.renderer.render(request, "tracking/card.html", {**values, "today": app.today()})
 
 
 async def follow_project(request: Request) -> Response:
@@ -144,7 +144,9 @@ async def show_call_tracking(request: Request) -> Response:
 
 async def ballot_form(request: Request) -> Response:
     return state(request).renderer.render(
-        request, "tracking/ballot.html", {"result": None, "code": "", "searched": False}
+        request,
+        "tracking/ballot.html",
+        {"result": None, "code": "", "searched": False, "errors": {}},
     )
 
 
@@ -152,11 +154,23 @@ async def ballot_lookup(request: Request) -> Response:
     """The projects on the ballot of a receipt and how far each one is (once published)."""
     app = state(request)
     code = text(await request.form(), "code", 80)
+    if not code.strip():
+        return app.renderer.render(
+            request,
+            "tracking/ballot.html",
+            {
+                "result": None,
+                "code": code,
+                "searched": True,
+                "errors": {"code": _("Enter the receipt code.")},
+            },
+            status_code=422,
+        )
     found = await app.db.read(ballot_projects, code)
     return app.renderer.render(
         request,
         "tracking/ballot.html",
-        {"result": found, "code": code, "searched": True},
+        {"result": found, "code": code, "searched": True, "errors": {}},
         status_code=200 if found else 404,
     )
 
