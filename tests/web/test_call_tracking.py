@@ -54,6 +54,13 @@ def test_a_standalone_calls_funded_projects_have_a_list(
     card_page = client.get(f"/projects/{card}").text
     assert f'href="/funding/{f.call_id}/projects"' in card_page
     assert f'href="/campaigns/{garden}"' in card_page
+    # Once published, pages show the match itself, and the card what the money came to.
+    assert (
+        "Crowdfunding brought €125.00 from backers and €65.00 from the matching pool: €190.00."
+        in card_page
+    )
+    assert "€65.00 of matching (published)" in client.get(f"/campaigns/{garden}").text
+    assert "About " not in client.get(f"/funding/{f.call_id}").text.split("<main")[1]
 
     # A backer finds it from "My pledges" too.
     auth.login(f.emails["marie"])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pb.errors import NotFound
-from pb.models import Campaign, CampaignState, CampaignTotals, FundingCall
+from pb.models import CallSettlement, Campaign, CampaignState, CampaignTotals, FundingCall
 from pb.services.funding import calls
 from pb.services.funding.tasks import TaskView, tasks_of
 from pb.tally.funding import MatchingRule, ProjectAggregate, raw_estimate
@@ -27,10 +29,11 @@ class CampaignCard:
     goal: int
     raised: int
     backers: int
-    estimated_match: int
+    estimated_match: int  # the published match once the call's match is published
     days_left: int  # 0 on the last day of pledging
     state: str  # open, succeeded, failed, funded
     free_slots: int  # volunteer places still needed
+    match_final: bool = False  # ``estimated_match`` is the published match, not an estimate
 
     @property
     def percent(self) -> int:
@@ -65,6 +68,24 @@ def estimated_matches(
     return {c: max(0, min(int(r * factor), need.get(c, 0))) for c, r in raw.items()}
 
 
+def published_projects(session: Session, call_id: int) -> dict[int, dict[str, Any]] | None:
+    """Campaign id → its entry of the published ``matches.json`` (``raised`` from fulfilled
+    pledges, ``match``, ...), once the call's match is published (None before)."""
+    settlement = session.get(CallSettlement, call_id)
+    if settlement is None or settlement.published_at is None or settlement.matches is None:
+        return None
+    projects = json.loads(settlement.matches)["projects"]
+    return {int(pid): entry for pid, entry in projects.items()}
+
+
+def published_matches(session: Session, call_id: int) -> dict[int, int] | None:
+    """Campaign id → its match, once the call's match is published (None before)."""
+    projects = published_projects(session, call_id)
+    if projects is None:
+        return None
+    return {pid: int(entry["match"]) for pid, entry in projects.items()}
+
+
 def cards(
     session: Session, call: FundingCall, today: dt.date, viewer_id: int | None = None
 ) -> tuple[list[CampaignCard], list[TaskView]]:
@@ -80,6 +101,9 @@ def cards(
     }
     need = {c.id: max(calls.goal(c) - t.raised, 0) for c, t in rows}
     matches = estimated_matches(rule, call.pool, aggregates, need)
+    final = published_matches(session, call.id)
+    if final is not None:
+        matches = final
     tasks = tasks_of(session, [c.id for c, _t in rows], viewer_id)
     free: dict[int, int] = {}
     for task in tasks:
@@ -101,6 +125,7 @@ def cards(
             days_left=days_left,
             state=display_state(c, call, t.raised, today),
             free_slots=free.get(c.id, 0),
+            match_final=final is not None,
         )
         for c, t in rows
     ]

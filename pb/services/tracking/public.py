@@ -32,7 +32,7 @@ from pb.models import (
     TrackedProject,
 )
 from pb.services import ballot_log
-from pb.services.funding import calls
+from pb.services.funding import board, calls
 from pb.services.photos import PhotoView
 from pb.services.tracking import photos as milestone_photos
 from pb.services.tracking.impact import IndicatorView, indicators_of, published_round_projects
@@ -72,6 +72,7 @@ class ProjectCard:
     call_id: int | None  # the funding call whose match funded it, if crowdfunded
     call_title: str | None
     campaign_id: int | None
+    crowdfunded: tuple[int, int] | None  # (paid by backers, matched), from the published match
     funded_by: FundedBy
     title: str
     summary: str
@@ -150,6 +151,11 @@ def _district_names(session: Session) -> dict[int, str]:
     return {d: name for d, name in session.execute(select(District.id, District.name))}
 
 
+def _crowdfunded(session: Session, call_id: int, campaign_id: int | None) -> tuple[int, int] | None:
+    entry = (board.published_projects(session, call_id) or {}).get(campaign_id or 0)
+    return (int(entry["raised"]), int(entry["match"])) if entry else None
+
+
 def public_card(session: Session, project_id: int) -> ProjectCard:
     project = session.get(TrackedProject, project_id)
     if project is None:
@@ -183,6 +189,7 @@ def public_card(session: Session, project_id: int) -> ProjectCard:
         call_id=call.id if call else None,
         call_title=call.title if call else None,
         campaign_id=project.campaign_id,
+        crowdfunded=_crowdfunded(session, call.id, project.campaign_id) if call else None,
         funded_by=project.funded_by,
         title=project.title,
         summary=project.summary,
