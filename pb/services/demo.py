@@ -327,7 +327,14 @@ def load_demo(
     )
     # After the vote: last year's funded projects, carried out and measured.
     demo_tracking.load_tracking_demo(
-        session, staff, resident, last_year.id, today, secret_key, texts["photo_alt"]
+        session,
+        staff,
+        resident,
+        last_year.id,
+        today,
+        secret_key,
+        texts["photo_alt"],
+        tuple(texts["categories"]),
     )
 
 

@@ -9,7 +9,15 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pb.models import Indicator, ProjectStatus, TrackedProject, User
+from pb.models import (
+    Category,
+    Indicator,
+    ProjectStatus,
+    ProjectUpdate,
+    Proposal,
+    TrackedProject,
+    User,
+)
 from pb.services import demo_photos, images
 from pb.services.tracking import follow, impact, projects
 from pb.services.tracking import photos as milestone_photos
@@ -39,14 +47,28 @@ PLAN = (
     ),
 )
 
-# (catalogue indicator name, baseline, target, measurements as (days ago, value))
+# (catalogue indicator name, baseline, target, measurements as (days ago, value)), one for each
+# of the demo's categories in their order (green spaces, mobility, culture, sport and play,
+# community), so that a project measures what it is about.
 INDICATORS = (
-    ("People reached", 0, 1200, ((120, 300), (60, 700), (10, 950))),
     ("Trees planted", 0, 12, ((90, 4), (30, 12))),
+    ("People reached", 0, 1200, ((120, 300), (60, 700), (10, 950))),
     ("Events held", 0, 8, ((45, 2), (15, 5))),
     ("Area renovated", 0, 400, ((20, 150),)),
     ("Volunteer hours", 0, 200, ((30, 60),)),
 )
+
+
+def _topic(session: Session, project: TrackedProject, n: int, categories: tuple[str, ...]) -> int:
+    """The position of the project's category among the demo's ``categories`` (the n-th
+    project's otherwise)."""
+    proposal = session.get(Proposal, project.proposal_id) if project.proposal_id else None
+    category = (
+        session.get(Category, proposal.category_id) if proposal and proposal.category_id else None
+    )
+    if category is not None and category.name in categories:
+        return categories.index(category.name) % len(INDICATORS)
+    return n % len(INDICATORS)
 
 
 def load_tracking_demo(
@@ -57,6 +79,7 @@ def load_tracking_demo(
     today: dt.date,
     secret_key: str,
     photo_alt: str = "Drawing of the place: %(title)s",
+    categories: tuple[str, ...] = (),
 ) -> None:
     """Report on the funded projects of ``round_id`` (its results are published); the first
     two projects' reached milestones get a picture each (``photo_alt``: its description in the
@@ -100,8 +123,8 @@ def load_tracking_demo(
             projects.set_spent(
                 session, editor, line.id, line.approved * spent_share // 100, mailing
             )
-        if status is not ProjectStatus.CANCELLED:
-            name, baseline, target, measures = INDICATORS[n % len(INDICATORS)]
+        if status not in (ProjectStatus.CANCELLED, ProjectStatus.PLANNED):  # nothing to measure
+            name, baseline, target, measures = INDICATORS[_topic(session, project, n, categories)]
             if name in catalogue:
                 row = impact.add_project_indicator(
                     session, editor, project.id, catalogue[name], "", "", baseline, target
@@ -126,6 +149,25 @@ def load_tracking_demo(
         projects.appoint_lead(session, staff, funded[0].id, _resident_email(session, resident))
         for project in funded[:2]:
             follow.follow(session, project.id, resident)
+    _date_history(session, [p.id for p in funded], today)
+
+
+def _date_history(session: Session, project_ids: list[int], today: dt.date) -> None:
+    """The demo's story is written in one go; each update is dated as it would have happened:
+    a milestone reached or a measurement on its day, the plans when the project started. The
+    latest news (status, progress, spending, notes) keeps today's date."""
+    started = today - dt.timedelta(days=160)
+    for update in session.scalars(
+        select(ProjectUpdate).where(ProjectUpdate.project_id.in_(project_ids or [0]))
+    ):
+        day = {
+            "milestone_done": update.detail.get("done_on"),
+            "measurement": update.detail.get("measured_on"),
+            "milestone_planned": started.isoformat(),
+        }.get(update.kind)
+        if day is not None:
+            moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(9, 30), tzinfo=dt.UTC)
+            update.at = min(moment, update.at)
 
 
 def _resident_email(session: Session, user_id: int) -> str:
