@@ -102,7 +102,8 @@ def _shade_of(value: float | None, top: float) -> int:
     return max(1, min(CLASSES, math.ceil(value / top * CLASSES)))
 
 
-POINT_RADIUS = 14  # of a project's point, in the map's user units (templates/geo/map.html)
+POINT_RADIUS = 24  # of a project's point, in the map's user units (templates/geo/map.html):
+# 640 units drawn 328 px wide on a phone make it a 24 px target
 
 
 def _spread(points: list[MapProject]) -> list[MapProject]:

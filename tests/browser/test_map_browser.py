@@ -50,6 +50,9 @@ def test_read_the_map_on_a_phone(phone: Any, db: Database) -> None:
     )
     expect(districts.get_by_role("row", name="South")).to_contain_text("€65.00")
 
+    # Each point is a target a thumb can hit (WCAG 2.2: 24 × 24 CSS px).
+    point = page.locator("svg.map-svg circle").first.bounding_box()
+    assert point is not None and point["width"] >= 24 and point["height"] >= 24
     # A funded project's point leads to its card (what became of it), another to its proposal.
     cards = db.read_sync(card_ids, rid)
     pid = r["projects"]["north"][1]  # six votes: funded
