@@ -100,6 +100,9 @@ def test_account_voter_reviews_casts_and_gets_a_receipt(
     assert "citywide project" not in lookup.text
     missing = client.post("/receipts", data={"code": "AAAA", "csrf_token": token})
     assert missing.status_code == 404 and "No ballot has this receipt code" in missing.text
+    empty = client.post("/receipts", data={"code": "", "csrf_token": token})
+    assert empty.status_code == 422 and 'aria-invalid="true"' in empty.text
+    assert "Enter the receipt code." in empty.text and "No ballot has" not in empty.text
 
 
 def test_district_ballot_for_the_chosen_district(

@@ -590,7 +590,9 @@ async def receipt_page(request: Request) -> Response:
 
 async def receipt_lookup_form(request: Request) -> Response:
     return state(request).renderer.render(
-        request, "voting/lookup.html", {"result": None, "code": "", "searched": False}
+        request,
+        "voting/lookup.html",
+        {"result": None, "code": "", "searched": False, "errors": {}},
     )
 
 
@@ -598,11 +600,19 @@ async def receipt_lookup(request: Request) -> Response:
     """Anyone can check a receipt: is the ballot in the log, where, with which hash."""
     app = state(request)
     code = text(await request.form(), "code", 80)
+    if not code.strip():
+        errors = {"code": _("Enter the receipt code.")}
+        return app.renderer.render(
+            request,
+            "voting/lookup.html",
+            {"result": None, "code": code, "searched": True, "errors": errors},
+            status_code=422,
+        )
     found = await app.db.read(ballot_log.lookup_receipt, code)
     return app.renderer.render(
         request,
         "voting/lookup.html",
-        {"result": found, "code": code, "searched": True},
+        {"result": found, "code": code, "searched": True, "errors": {}},
         status_code=200 if found else 404,
     )
 
