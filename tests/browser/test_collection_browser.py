@@ -133,7 +133,7 @@ def test_staff_import_a_statement_and_publish_the_match(
     page.goto(f"/funding/{f.call_id}")
     page.get_by_role("link", name="The 1 project it funded, and how far it is").click()
     expect(page.get_by_role("heading", name="Funded projects", exact=True)).to_be_visible()
-    expect(page.get_by_text("Progress: 0 %")).to_be_visible()
+    expect(page.get_by_text("Progress: 0%")).to_be_visible()
     page.get_by_role("link", name="Jardin partagé").click()
     expect(page.get_by_role("heading", name="Jardin partagé")).to_be_visible()
     page.get_by_role("link", name="The campaign").click()

@@ -181,7 +181,7 @@ def test_each_update_mails_each_follower_exactly_once(
     ]
     assert "Trees ordered." in mails[0].text and "/projects/" in mails[0].text
     assert "/unfollow/" in mails[0].text
-    assert any("Progress: 10 %" in m.subject for m in mails)
+    assert any("Progress: 10%" in m.subject for m in mails)
     # The unsubscribe link names the project and the follower; a forged one names nothing.
     token = mails[0].text.split("/unfollow/")[1].split()[0]
     target = db.read_sync(follow.read_unsubscribe, settings.secret_key, token)  # type: ignore[attr-defined]

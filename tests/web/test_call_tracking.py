@@ -71,7 +71,7 @@ def test_a_standalone_calls_funded_projects_have_a_list(
     # Progress reported on the card shows in the list and the API.
     staff = make_user(db, settings, "staff-call@example.org", role=Role.STAFF)
     db.write_sync(projects.set_progress, Editor(staff, True), card, 40, mailing())
-    assert "Progress: 40 %" in client.get(f"/funding/{f.call_id}/projects").text
+    assert "Progress: 40%" in client.get(f"/funding/{f.call_id}/projects").text
     rows = client.get(f"{PREFIX}/funding/calls/{f.call_id}/tracking").json()["data"]
     assert rows[0]["progress"] == 40
 

@@ -354,7 +354,7 @@ def test_milestone_reached_through_the_form_and_unfollow_button(
     )
     assert done.status_code == 200 and "The milestone is reached." in done.text
     page = client.get(f"/projects/{card}")
-    assert "Progress: 100 %" in page.text and "Done early." in page.text
+    assert "Progress: 100%" in page.text and "Done early." in page.text
     client.post(f"/projects/{card}/follow", data={"csrf_token": token})
     assert _count(db, ProjectFollow) == 1
     left = client.post(f"/projects/{card}/unfollow", data={"csrf_token": token})
