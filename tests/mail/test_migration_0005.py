@@ -3,35 +3,19 @@ before pb could verify addresses), so nobody who could vote yesterday is turned 
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from pb import migrations
 from pb.db import make_engine
-from tests.conftest import POSTGRES_URL, unavailable
+from tests.migration_db import empty_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
-        return
-    if not POSTGRES_URL:
-        unavailable("PostgreSQL not configured: set PB_TEST_POSTGRES_URL to run these on it")
-    schema = f"pb_mig_{secrets.token_hex(4)}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return empty_database(request.param, tmp_path, request)
 
 
 def test_existing_accounts_are_taken_as_verified(empty_url: str) -> None:
