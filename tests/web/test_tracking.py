@@ -326,6 +326,15 @@ def test_my_projects_lists_the_followed_and_the_led(
     page = client.get("/account/projects")
     assert f'href="/projects/{card}"' in page.text
     assert f'href="/projects/{led}/manage"' in page.text
+    # Unfollowing from the list comes back to the list.
+    back = client.post(
+        f"/projects/{card}/unfollow",
+        data={"from": "account", "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"] == "/account/projects"
+    assert _count(db, ProjectFollow) == 0
+    assert "You follow no project yet." in client.get("/account/projects").text
 
 
 def test_milestone_reached_through_the_form_and_unfollow_button(

@@ -67,6 +67,8 @@ async def unfollow_project(request: Request) -> Response:
     project_id = request.path_params["project_id"]
     await app.db.write(follow.unfollow, project_id, user.id)
     flash(request, _("You no longer follow this project."), "success")
+    if (await request.form()).get("from") == "account":  # the list of followed projects
+        return RedirectResponse("/account/projects", status_code=303)
     return RedirectResponse(f"/projects/{project_id}#follow", status_code=303)
 
 
