@@ -95,15 +95,17 @@ def cards(
         .where(Campaign.call_id == call.id)
         .order_by(Campaign.id)
     ).all()
-    rule = MatchingRule.from_json_dict(call.rule)
-    aggregates = {
-        c.id: ProjectAggregate(t.match_backers, t.match_total, t.match_sum_sqrt) for c, t in rows
-    }
-    need = {c.id: max(calls.goal(c) - t.raised, 0) for c, t in rows}
-    matches = estimated_matches(rule, call.pool, aggregates, need)
     final = published_matches(session, call.id)
     if final is not None:
         matches = final
+    else:
+        aggregates = {
+            c.id: ProjectAggregate(t.match_backers, t.match_total, t.match_sum_sqrt)
+            for c, t in rows
+        }
+        need = {c.id: max(calls.goal(c) - t.raised, 0) for c, t in rows}
+        rule = MatchingRule.from_json_dict(call.rule)
+        matches = estimated_matches(rule, call.pool, aggregates, need)
     tasks = tasks_of(session, [c.id for c, _t in rows], viewer_id)
     free: dict[int, int] = {}
     for task in tasks:

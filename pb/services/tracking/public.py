@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from pb.errors import NotFound
@@ -301,6 +301,13 @@ def round_tracking(session: Session, round_id: int) -> Tracking:
     return _tracking(session, projects, round_id, None, rnd.title, rnd.currency)
 
 
+def _of_call(query: Select[Any], call_id: int) -> Select[Any]:
+    """``query`` (over tracked projects) narrowed to those of a funding call's campaigns."""
+    return query.join(Campaign, Campaign.id == TrackedProject.campaign_id).where(
+        Campaign.call_id == call_id
+    )
+
+
 def call_tracking(session: Session, call_id: int, today: dt.date) -> Tracking:
     """The projects a funding call's published match funded (none before), with their status,
     progress and money: the list of a call that belongs to no round, whose projects no round's
@@ -310,10 +317,9 @@ def call_tracking(session: Session, call_id: int, today: dt.date) -> Tracking:
         raise NotFound(f"call {call_id}")
     projects = list(
         session.scalars(
-            select(TrackedProject)
-            .join(Campaign, Campaign.id == TrackedProject.campaign_id)
-            .where(Campaign.call_id == call_id)
-            .order_by(TrackedProject.title, TrackedProject.id)
+            _of_call(select(TrackedProject), call_id).order_by(
+                TrackedProject.title, TrackedProject.id
+            )
         )
     )
     return _tracking(session, projects, call.round_id, call_id, call.title, call.currency)
@@ -408,10 +414,5 @@ def campaign_cards(session: Session, campaign_ids: list[int]) -> dict[int, int]:
 
 def call_project_count(session: Session, call_id: int) -> int:
     """How many projects a call's published match funded (0 before publication)."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(TrackedProject)
-        .join(Campaign, Campaign.id == TrackedProject.campaign_id)
-        .where(Campaign.call_id == call_id)
-    )
+    count = session.scalar(_of_call(select(func.count()).select_from(TrackedProject), call_id))
     return int(count or 0)

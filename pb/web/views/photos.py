@@ -15,14 +15,13 @@ from pb.i18n import gettext as _
 from pb.models import Role
 from pb.services import images, photos, proposals
 from pb.services.tracking import photos as milestone_photos
-from pb.services.tracking.projects import Editor
 from pb.web.assets import IMMUTABLE, REVALIDATE
 from pb.web.forms import text
 from pb.web.routing import FORM_BODY, Access, route
 from pb.web.security import context, flash
 from pb.web.state import state
 from pb.web.views.proposals import render_page
-from pb.web.views.tracking_staff import render_manage
+from pb.web.views.tracking_staff import editor_of, render_manage
 
 # The largest upload and the form's other fields; nothing past this is read.
 UPLOAD_BODY = images.MAX_UPLOAD + FORM_BODY
@@ -123,12 +122,6 @@ async def photo_file(request: Request) -> Response:
     return _image_response(request, stored)
 
 
-def _editor(request: Request) -> Editor:
-    user = context(request).user
-    assert user is not None
-    return Editor(user.id, _is_staff(request))
-
-
 async def add_milestone_photo(request: Request) -> Response:
     form = await request.form()
     try:
@@ -139,7 +132,7 @@ async def add_milestone_photo(request: Request) -> Response:
 
 async def _add_milestone_photo(request: Request, form: FormData) -> Response:
     app = state(request)
-    editor = _editor(request)
+    editor = editor_of(request)
     milestone_id = request.path_params["milestone_id"]
     project_id = await app.db.read(milestone_photos.project_of, editor, milestone_id)
     errors: dict[str, str] = {}
@@ -164,7 +157,7 @@ async def _add_milestone_photo(request: Request, form: FormData) -> Response:
 async def delete_milestone_photo(request: Request) -> Response:
     app = state(request)
     project_id = await app.db.write(
-        milestone_photos.remove, _editor(request), request.path_params["photo_id"]
+        milestone_photos.remove, editor_of(request), request.path_params["photo_id"]
     )
     flash(request, _("The photo is deleted."), "success")
     return RedirectResponse(f"/projects/{project_id}/manage", status_code=303)

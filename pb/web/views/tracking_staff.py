@@ -27,7 +27,8 @@ from pb.web.security import context, flash
 from pb.web.state import state
 
 
-def _editor(request: Request) -> Editor:
+def editor_of(request: Request) -> Editor:
+    """Who changes a project in this request: staff, or a user who may lead some."""
     user = context(request).user
     assert user is not None
     return Editor(user.id, user.role in (Role.STAFF, Role.ADMIN))
@@ -64,7 +65,7 @@ async def render_manage(
     values: dict[str, str] | None = None,
 ) -> Response:
     app = state(request)
-    editor = _editor(request)
+    editor = editor_of(request)
     data = await app.db.read(_manage_data, project_id, editor)
     return app.renderer.render(
         request,
@@ -154,7 +155,7 @@ def _amount(form: FormData, name: str, currency: str, locale: str, errors: dict[
 
 
 async def post_status(request: Request) -> Response:
-    pid, editor, mailing = request.path_params["project_id"], _editor(request), _mailing(request)
+    pid, editor, mailing = request.path_params["project_id"], editor_of(request), _mailing(request)
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         try:
@@ -169,7 +170,7 @@ async def post_status(request: Request) -> Response:
 
 
 async def post_progress(request: Request) -> Response:
-    pid, editor, mailing = request.path_params["project_id"], _editor(request), _mailing(request)
+    pid, editor, mailing = request.path_params["project_id"], editor_of(request), _mailing(request)
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         raw = text(form, "progress", 10).strip().rstrip("%").strip()
@@ -183,7 +184,7 @@ async def post_progress(request: Request) -> Response:
 
 
 async def post_note(request: Request) -> Response:
-    pid, editor, mailing = request.path_params["project_id"], _editor(request), _mailing(request)
+    pid, editor, mailing = request.path_params["project_id"], editor_of(request), _mailing(request)
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         note = text(form, "note", 4000)
@@ -193,7 +194,7 @@ async def post_note(request: Request) -> Response:
 
 
 async def post_milestone(request: Request) -> Response:
-    pid, editor, mailing = request.path_params["project_id"], _editor(request), _mailing(request)
+    pid, editor, mailing = request.path_params["project_id"], editor_of(request), _mailing(request)
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         planned = _date(form, "planned_on", errors)
@@ -213,7 +214,7 @@ async def post_milestone_done(request: Request) -> Response:
     milestone = await app.db.read(lambda s: s.get(Milestone, milestone_id))
     if milestone is None:
         return Response(status_code=404)
-    editor, mailing, today = _editor(request), _mailing(request), app.today()
+    editor, mailing, today = editor_of(request), _mailing(request), app.today()
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         done_on = _date(form, f"done_on_{milestone_id}", errors)
@@ -233,7 +234,7 @@ async def post_milestone_done(request: Request) -> Response:
 
 
 async def post_budget_line(request: Request) -> Response:
-    pid, editor = request.path_params["project_id"], _editor(request)
+    pid, editor = request.path_params["project_id"], editor_of(request)
     if not editor.staff:
         raise Forbidden(f"project {pid}")
     app = state(request)
@@ -250,7 +251,7 @@ async def post_budget_line(request: Request) -> Response:
 
 async def post_spent(request: Request) -> Response:
     app = state(request)
-    editor, mailing = _editor(request), _mailing(request)
+    editor, mailing = editor_of(request), _mailing(request)
     if not editor.staff:
         raise Forbidden("budget line")
     line_id = request.path_params["line_id"]
@@ -276,7 +277,7 @@ def _line_project(session: Session, line_id: int) -> tuple[int, str] | None:
 
 
 async def post_lead(request: Request) -> Response:
-    pid, editor = request.path_params["project_id"], _editor(request)
+    pid, editor = request.path_params["project_id"], editor_of(request)
     if not editor.staff:
         raise Forbidden(f"project {pid}")
 
@@ -288,7 +289,7 @@ async def post_lead(request: Request) -> Response:
 
 
 async def post_indicator(request: Request) -> Response:
-    pid, editor = request.path_params["project_id"], _editor(request)
+    pid, editor = request.path_params["project_id"], editor_of(request)
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         catalogue_id = optional_id(form, "indicator")
@@ -310,7 +311,7 @@ async def post_measurement(request: Request) -> Response:
     row = await app.db.read(lambda s: s.get(ProjectIndicator, row_id))
     if row is None:
         return Response(status_code=404)
-    editor, mailing, today = _editor(request), _mailing(request), app.today()
+    editor, mailing, today = editor_of(request), _mailing(request), app.today()
 
     def build(form: FormData, errors: dict[str, str]) -> Action | None:
         measured_on = _date(form, f"measured_on_{row_id}", errors)
